@@ -1,0 +1,40 @@
+"""User-facing strings in one table, so a translation can replace them.
+
+Code refers to a message by key: msg("bad_steps", value=3). A translation is a dict with the same
+keys; Messages.load(lang) picks it (only English ships for now).
+"""
+
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    # parameter validation
+    "bad_steps": "Steps must be between 1 and 150 (got {value}).",
+    "bad_cfg": "CFG scale must be between 0 and 30 (got {value}).",
+    "bad_seed": "Seed must be -1 (random) or a whole number from 0 to 4294967295 (got {value}).",
+    "bad_size": "The {field} must be a multiple of 8 between 64 and 2048 (got {value}).",
+    "bad_batch_count": "Batch count must be between 1 and 100 (got {value}).",
+    "bad_batch_size": "Batch size must be between 1 and 8 (got {value}).",
+    "bad_clip_skip": "CLIP skip must be between 1 and 12 (got {value}).",
+    "unknown_sampler": "Unknown sampler '{name}'. Choose one of: {choices}.",
+    "unknown_schedule": "Unknown schedule type '{name}'. Choose one of: {choices}.",
+    # models
+    "no_checkpoint": (
+        "No checkpoint is loaded. Put a .safetensors or .ckpt file (or a diffusers folder) into "
+        "{folder}, press Refresh and pick it from the Checkpoint list."
+    ),
+    "checkpoint_not_found": "No checkpoint named '{name}' in the model folders. Press Refresh, then pick one from the list.",
+    "checkpoint_failed": "Could not load checkpoint '{name}': {reason}. The previous model stays loaded.",
+    "model_loading": "Loading checkpoint {name}…",
+    "model_loaded": "Loaded {name} ({arch}) in {seconds:.1f}s.",
+    # generation
+    "interrupted": "Interrupted: {done} of {total} images finished and saved.",
+    "busy": "Another generation is running; this one waits for it.",
+    "progress": "Step {step}/{total} · image {image}/{images} · {elapsed:.0f}s elapsed, ~{eta:.0f}s left",
+    "saved": "Saved {count} image(s) to {folder}.",
+    "unexpected_error": "Generation failed: {error}. The app is still running; check the parameters and try again.",
+}
+
+
+def msg(key: str, **values: object) -> str:
+    """The English message for key, with values filled in."""
+    return EN[key].format(**values)

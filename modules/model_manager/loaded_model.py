@@ -1,0 +1,51 @@
+"""The in-memory form of a loaded checkpoint: diffusers/transformers modules plus what the loop needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # heavy imports only for type checkers
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+Arch = Literal["sd1", "sd2", "sdxl"]
+PredictionType = Literal["epsilon", "v_prediction"]
+
+
+@dataclass
+class LoadedModel:
+    """A checkpoint turned into runnable modules.
+
+    text_encoders/tokenizers: one for sd1/sd2; two for sdxl (CLIP-L CLIPTextModel first, then the
+    OpenCLIP-bigG CLIPTextModelWithProjection).
+    scheduler_config: the training noise schedule as diffusers scheduler kwargs
+    (num_train_timesteps, beta_start, beta_end, beta_schedule, prediction_type, ...).
+    """
+
+    arch: Arch
+    unet: UNet2DConditionModel
+    vae: AutoencoderKL
+    text_encoders: list[CLIPTextModel | CLIPTextModelWithProjection]
+    tokenizers: list[CLIPTokenizer]
+    prediction_type: PredictionType
+    scheduler_config: dict[str, Any]
+    path: Path | None = None
+    device: torch.device | None = None
+    dtype: torch.dtype | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def latent_channels(self) -> int:
+        return int(self.vae.config.latent_channels)
+
+    @property
+    def default_size(self) -> int:
+        """Native resolution the architecture was trained at (used for defaults, not enforced)."""
+        return int(self.unet.config.sample_size) * self.vae_scale_factor
