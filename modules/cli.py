@@ -1,0 +1,48 @@
+"""Command-line flags (A1111 names where they exist) → Settings."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from modules.settings import PROJECT_ROOT, Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="webui.py", description="Stable Diffusion web UI")
+    p.add_argument("--listen", action="store_true", help="serve on all network interfaces (LAN use) instead of 127.0.0.1")
+    p.add_argument("--port", type=int, default=7860, help="port to serve on (default 7860)")
+    p.add_argument("--api", action="store_true", help="also serve the REST API")
+    p.add_argument("--nowebui", action="store_true", help="serve the REST API only, without the web UI")
+    p.add_argument("--data-dir", type=Path, default=PROJECT_ROOT, help="base folder for models/, embeddings/ and outputs/")
+    p.add_argument("--ckpt-dir", type=Path, action="append", default=[], help="extra folder of checkpoints (repeatable)")
+    p.add_argument("--vae-dir", type=Path, default=None, help="folder of VAE files (default models/VAE)")
+    p.add_argument("--lora-dir", type=Path, default=None, help="folder of LoRA files (default models/Lora)")
+    p.add_argument("--hypernetwork-dir", type=Path, default=None, help="folder of hypernetworks (default models/hypernetworks)")
+    p.add_argument("--embeddings-dir", type=Path, default=None, help="folder of textual-inversion embeddings (default embeddings/)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto", help="where to run the model")
+    p.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
+                   help="weights precision (auto: fp16 on CUDA, fp32 on CPU)")
+    p.add_argument("--no-half-vae", action="store_true", help="keep the VAE in fp32 (avoids black images on some models)")
+    p.add_argument("--ckpt", type=Path, default=None, help="checkpoint file to load first")
+    return p
+
+
+def parse_settings(argv: list[str] | None = None) -> Settings:
+    args = build_parser().parse_args(argv)
+    return Settings(
+        data_dir=args.data_dir.resolve(),
+        ckpt_dirs=[d.resolve() for d in args.ckpt_dir],
+        vae_dir=args.vae_dir,
+        lora_dir=args.lora_dir,
+        hypernetwork_dir=args.hypernetwork_dir,
+        embeddings_dir=args.embeddings_dir,
+        ckpt=args.ckpt.resolve() if args.ckpt else None,
+        listen=args.listen,
+        port=args.port,
+        api=args.api,
+        nowebui=args.nowebui,
+        device=args.device,
+        precision=args.precision,
+        no_half_vae=args.no_half_vae,
+    )

@@ -1,0 +1,107 @@
+"""txt2img(app, params): prompt → images on disk (with infotext) → result for the front door."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modules.errors import Interrupted
+from modules.generation.denoise import Hooks, SkipBatch, denoise
+from modules.generation.params import MAX_SEED, Txt2ImgParams
+from modules.messages import msg
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from modules.app import App
+    from modules.jobs import Progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerationResult:
+    images: list[Image.Image] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    infotexts: list[str] = field(default_factory=list)
+    grid: Image.Image | None = None
+    grid_path: Path | None = None
+    interrupted: bool = False
+    message: str = ""
+
+
+def resolve_seed(seed: int) -> int:
+    return random.randint(0, MAX_SEED) if seed == -1 else seed
+
+
+def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | None = None) -> GenerationResult:
+    """Generate params.batch_count batches of params.batch_size images. Each image is saved before it is returned.
+
+    Image i (over all batches) gets seed + i. Interrupt keeps the images already finished.
+    """
+    import torch
+
+    from modules.generation.conditioning import encode_texts
+    from modules.generation.grid import make_grid
+    from modules.generation.infotext import create_infotext
+    from modules.generation.latents import cpu_generators, decode_latents, initial_noise
+    from modules.generation.outputs import dated_folder, save_grid, save_image
+    from modules.samplers.registry import build_scheduler
+
+    params.validate()
+    model, info = app.models.require()
+    seed = resolve_seed(params.seed)
+    params = params.with_seed(seed)
+    size = params.batch_size
+    progress.batches = params.batch_count
+    progress.images_per_batch = size
+    outputs = app.settings.outputs_dir
+    today = date.today()
+    result = GenerationResult()
+
+    with torch.inference_mode():
+        cond = encode_texts(model, [params.prompt] * size, params.clip_skip)
+        uncond = encode_texts(model, [params.negative_prompt] * size, params.clip_skip)
+        for batch in range(params.batch_count):
+            seeds = [seed + batch * size + j for j in range(size)]
+            generators = cpu_generators(seeds)
+            training = dict(model.scheduler_config, noise_sampler_seed=seeds[0])
+            scheduler = build_scheduler(params.sampler_name, params.scheduler, training)
+            noise = initial_noise(model, seeds, params.width, params.height, generators)
+            progress.skipped = False
+            try:
+                latents = denoise(model, scheduler, noise, lambda _i, _n: (cond, uncond), params.cfg_scale,
+                                  params.steps, params.width, params.height, generators, progress, hooks)
+            except SkipBatch:
+                progress.batch = batch + 1
+                continue
+            except Interrupted:
+                result.interrupted = True
+                break
+            for image, image_seed in zip(decode_latents(model, latents), seeds, strict=True):
+                text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash)
+                path = save_image(image, dated_folder(outputs, "txt2img-images", today), image_seed, text)
+                result.images.append(image)
+                result.paths.append(path)
+                result.seeds.append(image_seed)
+                result.infotexts.append(text)
+            progress.batch = batch + 1
+
+    if len(result.images) > 1:
+        result.grid = make_grid(result.images)
+        result.grid_path = save_grid(result.grid, dated_folder(outputs, "txt2img-grids", today), result.infotexts[0])
+    folder = result.paths[0].parent if result.paths else dated_folder(outputs, "txt2img-images", today)
+    total = params.batch_count * size
+    result.message = (msg("interrupted", done=len(result.images), total=total) if result.interrupted
+                      else msg("saved", count=len(result.images), folder=folder))
+    return result
+
+
+def run_txt2img(app: App, params: Txt2ImgParams, hooks: Hooks | None = None) -> GenerationResult:
+    """txt2img through the app's job queue (one generation at a time, shared progress)."""
+    return app.jobs.run("txt2img", lambda progress: txt2img(app, params, progress, hooks))

@@ -1,0 +1,74 @@
+"""Which checkpoint is loaded, and switching to another without losing the one in use."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from modules.errors import CheckpointLoadError, ModelNotFound
+from modules.messages import msg
+from modules.model_manager.folders import CheckpointInfo, ModelFolders
+
+if TYPE_CHECKING:
+    from modules.devices import DevicePlan
+    from modules.model_manager.loaded_model import LoadedModel
+
+log = logging.getLogger(__name__)
+
+
+class ModelManager:
+    """Holds the current model. Loading a new one keeps the old one until the new one is ready."""
+
+    def __init__(self, folders: ModelFolders, plan: DevicePlan) -> None:
+        self.folders = folders
+        self.plan = plan
+        self.current: LoadedModel | None = None
+        self.current_info: CheckpointInfo | None = None
+        self.status: str = ""
+        self._lock = threading.Lock()
+
+    def default_checkpoint(self, preferred: str | None = None) -> CheckpointInfo | None:
+        """The --ckpt file when given, else the first checkpoint found."""
+        if preferred:
+            found = self.folders.find_checkpoint(preferred)
+            if found:
+                return found
+        checkpoints = self.folders.checkpoints()
+        return checkpoints[0] if checkpoints else None
+
+    def load(self, query: str) -> LoadedModel:
+        """Load a checkpoint by title/name/hash. On failure the previous model stays loaded."""
+        from modules.model_manager.checkpoints import load_checkpoint
+
+        info = self.folders.find_checkpoint(query)
+        if info is None:
+            raise ModelNotFound(msg("checkpoint_not_found", name=query))
+        with self._lock:
+            if self.current is not None and self.current_info == info:
+                return self.current
+            self.status = msg("model_loading", name=info.name)
+            start = time.monotonic()
+            try:
+                model = load_checkpoint(info.path, device=self.plan.device, dtype=self.plan.dtype,
+                                        vae_dtype=self.plan.vae_dtype)
+            except CheckpointLoadError as e:
+                self.status = msg("checkpoint_failed", name=info.name, reason=str(e))
+                log.error(self.status)
+                raise CheckpointLoadError(self.status) from e
+            except Exception as e:  # noqa: BLE001 - any failure must leave the app usable
+                self.status = msg("checkpoint_failed", name=info.name, reason=f"{type(e).__name__}: {e}")
+                log.exception("loading %s failed", info.path)
+                raise CheckpointLoadError(self.status) from e
+            self.current, self.current_info = model, info
+            self.status = msg("model_loaded", name=info.name, arch=model.arch, seconds=time.monotonic() - start)
+            log.info(self.status)
+            return model
+
+    def require(self) -> tuple[LoadedModel, CheckpointInfo]:
+        """The loaded model, or a clear error telling the user how to get one."""
+        with self._lock:
+            if self.current is None or self.current_info is None:
+                raise ModelNotFound(msg("no_checkpoint", folder=self.folders.checkpoint_dirs[0]))
+            return self.current, self.current_info

@@ -1,0 +1,68 @@
+"""Settings: where the user's files are, how to serve, which device. Built once from the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
+Precision = Literal["auto", "fp32", "fp16", "bf16"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Settings:
+    data_dir: Path = PROJECT_ROOT
+    ckpt_dirs: list[Path] = field(default_factory=list)  # extra checkpoint folders (--ckpt-dir)
+    vae_dir: Path | None = None
+    lora_dir: Path | None = None
+    hypernetwork_dir: Path | None = None
+    embeddings_dir: Path | None = None
+    ckpt: Path | None = None  # file to load first
+    listen: bool = False
+    port: int = 7860
+    api: bool = False
+    nowebui: bool = False
+    device: Device = "auto"
+    precision: Precision = "auto"
+    no_half_vae: bool = False
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.models_dir / "Stable-diffusion"
+
+    @property
+    def vae_path(self) -> Path:
+        return self.vae_dir or self.models_dir / "VAE"
+
+    @property
+    def lora_path(self) -> Path:
+        return self.lora_dir or self.models_dir / "Lora"
+
+    @property
+    def hypernetwork_path(self) -> Path:
+        return self.hypernetwork_dir or self.models_dir / "hypernetworks"
+
+    @property
+    def embeddings_path(self) -> Path:
+        return self.embeddings_dir or self.data_dir / "embeddings"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def host(self) -> str:
+        return "0.0.0.0" if self.listen else "127.0.0.1"
+
+    def ensure_folders(self) -> None:
+        """Create the A1111 folder layout under data_dir (nothing is deleted)."""
+        for folder in (self.checkpoint_dir, self.vae_path, self.lora_path, self.hypernetwork_path,
+                       self.embeddings_path, self.outputs_dir):
+            folder.mkdir(parents=True, exist_ok=True)

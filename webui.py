@@ -1,0 +1,45 @@
+"""Start the web UI: parse flags → Settings → App → serve. The page is up before any model loads."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+
+
+def _offline_environment() -> None:
+    """The app makes no outbound requests of its own: no analytics, no hub look-ups."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    start = time.monotonic()
+    _offline_environment()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("webui")
+
+    from modules.app import build_app
+    from modules.cli import parse_settings
+
+    settings = parse_settings(argv)
+    app = build_app(settings)
+    from modules.server import serve
+
+    return serve(app, on_ready=lambda: _after_start(app, start, log))
+
+
+def _after_start(app, start: float, log: logging.Logger) -> None:  # noqa: ANN001
+    log.info("UI ready at http://%s:%d in %.1fs; loading the model in the background",
+             "127.0.0.1" if not app.settings.listen else "0.0.0.0", app.settings.port, time.monotonic() - start)
+    threading.Thread(target=app.load_default_model, name="model-loader", daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
