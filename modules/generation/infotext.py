@@ -1,0 +1,226 @@
+"""Infotext: the "generation parameters" text A1111 writes into every image, and reads back.
+
+Layout (see the A1111 compatibility reference, section 3):
+
+    <prompt, possibly several lines>
+    Negative prompt: <negative prompt, possibly several lines>   (omitted when empty)
+    Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1, Size: 512x512, ...
+
+Pure functions; no torch, no file access.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+
+from modules.errors import InvalidParams
+from modules.generation.params import Txt2ImgParams
+from modules.samplers.registry import find_sampler, find_schedule, resolve_schedule, split_legacy_name
+
+APP_VERSION = "sdwebui 0.1.0"
+
+# A1111's fixed key order (create_infotext, v1.10.1). Keys we do not produce ourselves still have a
+# slot here so that a caller passing them in `extra` gets them in A1111's position.
+FIXED_KEYS: tuple[str, ...] = (
+    "Steps", "Sampler", "Schedule type", "CFG scale", "Image CFG scale", "Seed", "Face restoration",
+    "Size", "Model hash", "Model", "FP8 weight", "Cache FP16 weight for LoRA", "VAE hash", "VAE",
+    "Variation seed", "Variation seed strength", "Seed resize from", "Denoising strength",
+    "Conditional mask weight", "Clip skip", "ENSD", "Token merging ratio", "Token merging ratio hr",
+    "Init image hash", "RNG", "Tiling",
+)
+TRAILING_KEYS: tuple[str, ...] = ("Version", "User")
+
+NEGATIVE_PREFIX = "Negative prompt:"
+
+# A1111's key/value pair regex and image-size regex (modules/infotext_utils.py)
+RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+RE_IMAGESIZE = re.compile(r"^(\d+)x(\d+)$")
+MIN_PARAM_PAIRS = 3
+
+
+def format_value(value: object) -> str:
+    """A value as A1111 prints it: 7.0 -> '7', 6.5 -> '6.5', True -> 'True'."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return str(value)
+
+
+def quote(text: str) -> str:
+    """JSON-quote a value containing a comma, colon or newline (non-ASCII kept as is)."""
+    if "," not in text and ":" not in text and "\n" not in text:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def unquote(text: str) -> str:
+    """Inverse of quote; text that is not a valid JSON string is returned unchanged."""
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, str) else text
+
+
+def schedule_label(sampler_name: str, scheduler: str) -> str:
+    """The schedule label written to infotext: 'Automatic' becomes the sampler's default, if any."""
+    try:
+        return resolve_schedule(sampler_name, scheduler).label
+    except InvalidParams:
+        return scheduler
+
+
+def parameter_line(values: Mapping[str, object]) -> str:
+    """'Key: value, Key: value' with None skipped, quoting applied, key==value written bare."""
+    parts: list[str] = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        text = format_value(value)
+        parts.append(key if text == key else f"{key}: {quote(text)}")
+    return ", ".join(parts)
+
+
+def create_infotext(
+    params: Txt2ImgParams,
+    seed: int,
+    model_name: str | None,
+    model_hash: str | None,
+    extra: dict[str, object] | None = None,
+    version: str = APP_VERSION,
+) -> str:
+    """The infotext for one image generated with params and this (resolved) seed.
+
+    extra: additional keys in insertion order (e.g. 'Lora hashes'); a key that has a fixed A1111
+    slot (e.g. 'Denoising strength', 'VAE') is written in that slot; None values are skipped.
+    """
+    values: dict[str, object] = dict.fromkeys(FIXED_KEYS)
+    values.update({
+        "Steps": params.steps,
+        "Sampler": params.sampler_name,
+        "Schedule type": schedule_label(params.sampler_name, params.scheduler),
+        "CFG scale": params.cfg_scale,
+        "Seed": seed,
+        "Size": f"{params.width}x{params.height}",
+        "Model hash": model_hash or None,
+        "Model": model_name or None,
+        "Clip skip": params.clip_skip if params.clip_skip > 1 else None,
+    })
+    trailing: dict[str, object] = {"Version": version or None, "User": None}
+    for key, value in (extra or {}).items():
+        if key in trailing:
+            trailing[key] = value
+        else:
+            values[key] = value
+    values.update(trailing)
+
+    text = params.prompt
+    if params.negative_prompt:
+        text += f"\n{NEGATIVE_PREFIX} {params.negative_prompt}"
+    return f"{text}\n{parameter_line(values)}".strip()
+
+
+def parse_infotext(text: str) -> dict[str, str]:
+    """Infotext -> {key: value}, following A1111's parse_generation_parameters.
+
+    The last line holds the parameters only if it has at least 3 'Key: value' pairs; otherwise it
+    belongs to the prompt. Quoted values are unquoted. 'WxH' values also give '<Key>-1'/'<Key>-2'.
+    'Prompt' and 'Negative prompt' are always present. No defaults are filled in for missing keys.
+    """
+    *lines, last = text.strip().split("\n")
+    if len(RE_PARAM.findall(last)) < MIN_PARAM_PAIRS:
+        lines.append(last)
+        last = ""
+
+    prompt: list[str] = []
+    negative: list[str] = []
+    in_negative = False
+    for raw in lines:
+        line = raw.strip()
+        if line.startswith(NEGATIVE_PREFIX):
+            in_negative = True
+            line = line[len(NEGATIVE_PREFIX):].strip()
+        (negative if in_negative else prompt).append(line)
+
+    result: dict[str, str] = {}
+    for key, value in RE_PARAM.findall(last):
+        value = unquote(value) if value.startswith('"') and value.endswith('"') else value
+        size = RE_IMAGESIZE.match(value)
+        if size is not None:
+            result[f"{key}-1"] = size.group(1)
+            result[f"{key}-2"] = size.group(2)
+        result[key] = value
+    result["Prompt"] = "\n".join(prompt)
+    result["Negative prompt"] = "\n".join(negative)
+    return result
+
+
+def _int(value: str | None, fallback: int) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            return fallback
+        return int(number) if number.is_integer() else fallback
+
+
+def _float(value: str | None, fallback: float) -> float:
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        return fallback
+
+
+def sampler_and_schedule(sampler: str | None, schedule: str | None, base: Txt2ImgParams) -> tuple[str, str]:
+    """Canonical (sampler name, schedule label) from infotext values.
+
+    Legacy names such as 'DPM++ 2M Karras' are split. A missing schedule means 'Automatic' (A1111's
+    default on paste); an unknown sampler or schedule keeps the base value.
+    """
+    name = sampler if sampler else base.sampler_name
+    name, label = split_legacy_name(name.strip(), (schedule or "Automatic").strip())
+    try:
+        name = find_sampler(name).name
+    except InvalidParams:
+        name = base.sampler_name
+    try:
+        label = find_schedule(label).label
+    except InvalidParams:
+        label = base.scheduler
+    return name, label
+
+
+def params_from_infotext(text: str, base: Txt2ImgParams | None = None) -> Txt2ImgParams:
+    """Txt2ImgParams from an infotext; fields it does not carry (batch size/count) come from base.
+
+    Values that are missing or unreadable keep base's value, except Clip skip (missing = 1) and
+    Schedule type (missing = Automatic), as in A1111. The result is not validated.
+    """
+    base = base or Txt2ImgParams()
+    info = parse_infotext(text)
+    sampler, schedule = sampler_and_schedule(info.get("Sampler"), info.get("Schedule type"), base)
+    return replace(
+        base,
+        prompt=info["Prompt"],
+        negative_prompt=info["Negative prompt"],
+        sampler_name=sampler,
+        scheduler=schedule,
+        steps=_int(info.get("Steps"), base.steps),
+        cfg_scale=_float(info.get("CFG scale"), base.cfg_scale),
+        seed=_int(info.get("Seed"), base.seed),
+        width=_int(info.get("Size-1"), base.width),
+        height=_int(info.get("Size-2"), base.height),
+        clip_skip=_int(info.get("Clip skip", "1"), base.clip_skip),
+    )

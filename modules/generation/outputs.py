@@ -1,0 +1,177 @@
+"""Saving generated images the way A1111 does (see the compatibility reference, section 6.2).
+
+Images: <folder>/<NNNNN>-<seed><suffix>.png; grids: <folder>/grid-<NNNN>.png. NNNNN is the highest
+number already in the folder + 1. The infotext goes into the PNG text chunk 'parameters'.
+
+Writing is atomic (the image is written to '<name>.tmp' and renamed) and safe with concurrent
+callers, in one process or several: a number is reserved by creating '<prefix><NNNNN>.lock' with
+O_EXCL, so two callers never get the same number, and a half-written file never appears under its
+final name. No module-level state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+INFOTEXT_KEY = "parameters"
+IMAGE_DIGITS = 5
+GRID_DIGITS = 4
+GRID_PREFIX = "grid-"
+LOCK_EXT = ".lock"
+TMP_EXT = ".tmp"
+MAX_ATTEMPTS = 1000
+EXIF_IFD = 0x8769
+EXIF_USER_COMMENT = 0x9286
+
+
+def dated_folder(root: Path, kind: str, when: datetime.date | None = None) -> Path:
+    """root/kind/YYYY-MM-DD, e.g. outputs/txt2img-images/2024-07-27 (not created here)."""
+    day = when or datetime.date.today()
+    return Path(root) / kind / day.strftime("%Y-%m-%d")
+
+
+def next_number(folder: Path, prefix: str = "") -> int:
+    """Highest number N among files named '<prefix>N', '<prefix>N-...' or '<prefix>N.ext', plus 1.
+
+    Like A1111's get_next_sequence_number: unrelated files are ignored; 0 for an empty folder.
+    Reservation locks and leftover temp files count, so their numbers are never reused.
+    """
+    pattern = re.compile(re.escape(prefix) + r"(\d+)(?=[-.]|$)")
+    highest = -1
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        match = pattern.match(name)
+        if match:
+            highest = max(highest, int(match.group(1)))
+    return highest + 1
+
+
+def _number_used_elsewhere(folder: Path, prefix: str, number: int, own_lock: str) -> bool:
+    pattern = re.compile(re.escape(prefix) + r"(\d+)(?=[-.]|$)")
+    for name in os.listdir(folder):
+        match = pattern.match(name)
+        if match and int(match.group(1)) == number and name != own_lock:
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _reserved_number(folder: Path, prefix: str, digits: int) -> Iterator[str]:
+    """Yield a free number (formatted) that no other caller holds until the block ends."""
+    for _ in range(MAX_ATTEMPTS):
+        number = next_number(folder, prefix)
+        text = f"{number:0{digits}d}"
+        lock = folder / f"{prefix}{text}{LOCK_EXT}"
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue
+        try:
+            # someone may have finished this number between our scan and our lock
+            if _number_used_elsewhere(folder, prefix, number, lock.name):
+                continue
+            yield text
+            return
+        finally:
+            lock.unlink(missing_ok=True)
+    raise RuntimeError(f"could not reserve a file number in {folder}")
+
+
+def _pnginfo(image: Image.Image, infotext: str | None) -> PngInfo:
+    """Existing text chunks of the image, with 'parameters' set to infotext (tEXt or iTXt)."""
+    info = PngInfo()
+    for key, value in image.info.items():
+        if isinstance(key, str) and isinstance(value, str) and key != INFOTEXT_KEY:
+            info.add_text(key, value)
+    if infotext is not None:
+        info.add_text(INFOTEXT_KEY, infotext)  # iTXt automatically when not latin-1
+    return info
+
+
+def _write_png(image: Image.Image, path: Path, infotext: str | None) -> None:
+    """Write to '<path>.tmp', then rename over path; the temp file is removed on failure."""
+    tmp = path.with_name(path.name + TMP_EXT)
+    try:
+        with open(tmp, "wb") as handle:
+            image.save(handle, format="PNG", pnginfo=_pnginfo(image, infotext))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _save_numbered(image: Image.Image, folder: Path, prefix: str, digits: int, tail: str, infotext: str) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _reserved_number(folder, prefix, digits) as number:
+        path = folder / f"{prefix}{number}{tail}.png"
+        _write_png(image, path, infotext)
+    return path
+
+
+def save_image(image: Image.Image, folder: Path, seed: int, infotext: str, *, suffix: str = "") -> Path:
+    """Save as <folder>/<NNNNN>-<seed><suffix>.png (folder created if missing); returns the path.
+
+    suffix is appended verbatim, e.g. '-before-highres-fix'.
+    """
+    return _save_numbered(image, folder, "", IMAGE_DIGITS, f"-{seed}{suffix}", infotext)
+
+
+def save_grid(image: Image.Image, folder: Path, infotext: str) -> Path:
+    """Save as <folder>/grid-<NNNN>.png (folder created if missing); returns the path."""
+    return _save_numbered(image, folder, GRID_PREFIX, GRID_DIGITS, "", infotext)
+
+
+def _exif_user_comment(image: Image.Image) -> str | None:
+    """EXIF UserComment (how A1111 stores infotext in JPEG/WebP/AVIF), decoded."""
+    try:
+        raw = image.getexif().get_ifd(EXIF_IFD).get(EXIF_USER_COMMENT)
+    except Exception:  # malformed EXIF must not break reading
+        return None
+    if isinstance(raw, str):
+        return raw or None
+    if not isinstance(raw, bytes) or len(raw) < 8:
+        return None
+    code, body = raw[:8], raw[8:]
+    if code == b"UNICODE\0":
+        # piexif writes UTF-16-BE; tolerate a byte-order mark
+        if body[:2] == b"\xff\xfe":
+            return body[2:].decode("utf-16-le", errors="replace")
+        return body.decode("utf-16-be", errors="replace").lstrip("\ufeff")
+    if code in (b"ASCII\0\0\0", b"\0" * 8):
+        return body.decode("latin-1").rstrip("\0") or None
+    return None
+
+
+def read_png_infotext(path_or_image: str | os.PathLike[str] | Image.Image) -> str | None:
+    """The 'parameters' text of an image (PNG text chunk; EXIF UserComment for JPEG/WebP), or None."""
+    if isinstance(path_or_image, Image.Image):
+        return _infotext_of(path_or_image)
+    with Image.open(path_or_image) as image:
+        return _infotext_of(image)
+
+
+def _infotext_of(image: Image.Image) -> str | None:
+    value = image.info.get(INFOTEXT_KEY)
+    if value is None and image.format == "PNG":
+        value = getattr(image, "text", {}).get(INFOTEXT_KEY)  # chunks after IDAT
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        return str(value)
+    if image.format in ("JPEG", "WEBP", "AVIF", "MPO"):
+        return _exif_user_comment(image)
+    return None
