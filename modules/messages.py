@@ -32,6 +32,17 @@ EN: dict[str, str] = {
     "progress": "Step {step}/{total} · image {image}/{images} · {elapsed:.0f}s elapsed, ~{eta:.0f}s left",
     "saved": "Saved {count} image(s) to {folder}.",
     "unexpected_error": "Generation failed: {error}. The app is still running; check the parameters and try again.",
+    # web UI
+    "bad_number": "{field} must be a number (got '{value}').",
+    "bad_whole_number": "{field} must be a whole number (got '{value}').",
+    "waiting_for_job": "Waiting for the running generation to finish…",
+    "starting_job": "Starting…",
+    "no_model_yet": "No checkpoint loaded yet.",
+    "models_refreshed": "Found {count} checkpoint(s).",
+    "api_not_available": (
+        "The REST API (--api / --nowebui) is not part of this version yet; serving the web UI only."
+    ),
+    "server_stopping": "Stopping the web UI.",
 }
 
 

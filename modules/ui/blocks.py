@@ -1,0 +1,25 @@
+"""build_ui(app): the whole page as one gr.Blocks. Every handler is a closure over app made here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modules.app import App
+
+PAGE_TITLE = "Stable Diffusion"
+
+
+def build_ui(app: App) -> Any:
+    """The page: checkpoint row on top, then the tabs (txt2img for now). Does not start a server."""
+    import gradio as gr
+
+    from modules.ui.checkpoint import build_checkpoint_row
+    from modules.ui.txt2img_tab import build_txt2img_tab
+
+    with gr.Blocks(title=PAGE_TITLE, analytics_enabled=False) as demo:
+        build_checkpoint_row(app)
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
+                build_txt2img_tab(app)
+    return demo

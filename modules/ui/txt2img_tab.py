@@ -1,0 +1,204 @@
+"""The txt2img tab: prompt, parameters, Generate/Interrupt/Skip, progress bar, gallery and infotext.
+
+Generate runs run_txt2img(app, params) in a worker thread and, while it runs, yields the job's
+progress every POLL_SECONDS; then the gallery (grid first when there is one, as A1111 does), the
+infotext of the first image and the result message. Interrupt and Skip are not queued, so they act
+at once while Generate is running.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from modules.errors import UserError
+from modules.generation.params import MAX_SEED, Txt2ImgParams
+from modules.messages import msg
+from modules.samplers.registry import sampler_names, schedule_labels
+from modules.ui.binding import ParamBinding
+from modules.ui.progress import job_progress_html, message_html, progress_html
+
+if TYPE_CHECKING:
+    from modules.app import App
+    from modules.generation.txt2img import GenerationResult
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.4
+DEFAULTS = Txt2ImgParams()
+
+
+@dataclass
+class Txt2ImgTab:
+    binding: ParamBinding[Txt2ImgParams]
+    generate: Any
+    interrupt: Any
+    skip: Any
+    progress: Any
+    gallery: Any
+    infotext: Any
+    message: Any
+    gen_info: Any  # gr.State: {"infotexts": [...], "seeds": [...]}, one entry per gallery item
+    selected: Any  # gr.State: index of the selected gallery item
+    seed: Any
+    random_seed: Any
+    reuse_seed: Any
+
+
+def gallery_info(result: GenerationResult) -> tuple[list[str], dict[str, list[Any]]]:
+    """Gallery items (grid first, then the images) and the infotext/seed of each item."""
+    items = [str(p) for p in result.paths]
+    infotexts = list(result.infotexts)
+    seeds = list(result.seeds)
+    if result.grid_path is not None and result.infotexts:
+        items.insert(0, str(result.grid_path))
+        infotexts.insert(0, result.infotexts[0])
+        seeds.insert(0, result.seeds[0])
+    return items, {"infotexts": infotexts, "seeds": seeds}
+
+
+def _build_components() -> Txt2ImgTab:
+    binding: ParamBinding[Txt2ImgParams] = ParamBinding(Txt2ImgParams)
+    bind = binding.bind
+    with gr.Row(elem_id="txt2img_toprow"):
+        with gr.Column(scale=6, min_width=320):
+            bind("prompt", gr.Textbox(label="Prompt", lines=3, max_lines=20, elem_id="txt2img_prompt",
+                                      placeholder="Prompt"))
+            bind("negative_prompt", gr.Textbox(label="Negative prompt", lines=2, max_lines=20,
+                                               elem_id="txt2img_neg_prompt", placeholder="Negative prompt"))
+        with gr.Column(scale=1, min_width=200, elem_id="txt2img_actions"):
+            generate = gr.Button("Generate", variant="primary", elem_id="txt2img_generate")
+            with gr.Row(elem_classes=["sd-small-buttons"]):
+                interrupt = gr.Button("Interrupt", elem_id="txt2img_interrupt", size="sm", min_width=60)
+                skip = gr.Button("Skip", elem_id="txt2img_skip", size="sm", min_width=60)
+    with gr.Row(elem_id="txt2img_main"):
+        with gr.Column(scale=1, min_width=320, elem_id="txt2img_settings"):
+            with gr.Row():
+                bind("sampler_name", gr.Dropdown(sampler_names(), value=DEFAULTS.sampler_name, label="Sampling method",
+                                                 elem_id="txt2img_sampling"))
+                bind("scheduler", gr.Dropdown(schedule_labels(), value=DEFAULTS.scheduler, label="Schedule type",
+                                              elem_id="txt2img_scheduler"))
+            bind("steps", gr.Slider(1, 150, value=DEFAULTS.steps, step=1, label="Sampling steps",
+                                    elem_id="txt2img_steps"))
+            with gr.Row():
+                with gr.Column(scale=4):
+                    bind("width", gr.Slider(64, 2048, value=DEFAULTS.width, step=8, label="Width",
+                                            elem_id="txt2img_width"))
+                    bind("height", gr.Slider(64, 2048, value=DEFAULTS.height, step=8, label="Height",
+                                             elem_id="txt2img_height"))
+                with gr.Column(scale=1, min_width=120):
+                    bind("batch_count", gr.Slider(1, 100, value=DEFAULTS.batch_count, step=1, label="Batch count",
+                                                  elem_id="txt2img_batch_count"))
+                    bind("batch_size", gr.Slider(1, 8, value=DEFAULTS.batch_size, step=1, label="Batch size",
+                                                 elem_id="txt2img_batch_size"))
+            bind("cfg_scale", gr.Slider(1, 30, value=DEFAULTS.cfg_scale, step=0.5, label="CFG Scale",
+                                        elem_id="txt2img_cfg_scale"))
+            with gr.Row(equal_height=True):
+                seed = bind("seed", gr.Number(value=DEFAULTS.seed, label="Seed", precision=0, minimum=-1,
+                                              maximum=MAX_SEED, elem_id="txt2img_seed", scale=4))
+                random_seed = gr.Button("🎲", elem_id="txt2img_random_seed", elem_classes=["sd-tool-button"],
+                                        scale=0, min_width=40)
+                reuse_seed = gr.Button("♻️", elem_id="txt2img_reuse_seed", elem_classes=["sd-tool-button"],
+                                       scale=0, min_width=40)
+            bind("clip_skip", gr.Slider(1, 12, value=DEFAULTS.clip_skip, step=1, label="Clip skip",
+                                        elem_id="txt2img_clip_skip"))
+        with gr.Column(scale=1, min_width=320, elem_id="txt2img_results"):
+            progress = gr.HTML("", elem_id="txt2img_progress", padding=False)
+            gallery = gr.Gallery(label="Output", elem_id="txt2img_gallery", columns=4, height=512, format="png",
+                                 object_fit="contain", preview=True, interactive=False,
+                                 buttons=["download", "fullscreen"])
+            infotext = gr.Textbox(label="Generation parameters", lines=4, max_lines=12, interactive=False,
+                                  elem_id="txt2img_infotext", buttons=["copy"])
+            message = gr.HTML("", elem_id="txt2img_message", padding=False)
+    return Txt2ImgTab(binding=binding, generate=generate, interrupt=interrupt, skip=skip, progress=progress,
+                      gallery=gallery, infotext=infotext, message=message, gen_info=gr.State({}),
+                      selected=gr.State(0), seed=seed, random_seed=random_seed, reuse_seed=reuse_seed)
+
+
+def build_txt2img_tab(app: App) -> Txt2ImgTab:
+    """Create the tab's components (inside the caller's Tab context) and wire their handlers."""
+    from modules.generation.txt2img import run_txt2img
+
+    tab = _build_components()
+    binding = tab.binding
+
+    def generate(**fields: Any):  # noqa: ANN202 - a generator of {component: value} updates
+        try:
+            params = binding.params(fields)
+            params.validate()
+        except UserError as e:
+            yield {tab.progress: "", tab.message: message_html(str(e), "error")}
+            return
+        box: dict[str, Any] = {}
+        waiting = app.jobs.busy
+        before = app.jobs.progress
+
+        def work() -> None:
+            try:
+                box["result"] = run_txt2img(app, params)
+            except BaseException as e:  # noqa: BLE001 - handed to the UI thread below
+                box["error"] = e
+
+        worker = threading.Thread(target=work, name="txt2img-ui", daemon=True)
+        worker.start()
+        yield {tab.message: "", tab.progress: progress_html(0, msg("waiting_for_job" if waiting else "starting_job"))}
+        while True:
+            worker.join(POLL_SECONDS)
+            if not worker.is_alive():
+                break
+            current = app.jobs.progress
+            if current is before or not current.active:
+                continue
+            yield {tab.progress: job_progress_html(current)}
+        error = box.get("error")
+        if isinstance(error, UserError):
+            yield {tab.progress: "", tab.message: message_html(str(error), "error")}
+            return
+        if error is not None:
+            log.error("txt2img failed", exc_info=error)
+            text = msg("unexpected_error", error=f"{type(error).__name__}: {error}")
+            yield {tab.progress: "", tab.message: message_html(text, "error")}
+            return
+        items, info = gallery_info(box["result"])
+        yield {tab.progress: "", tab.gallery: items, tab.infotext: info["infotexts"][0] if items else "",
+               tab.message: message_html(box["result"].message), tab.gen_info: info, tab.selected: 0}
+
+    def interrupt() -> None:
+        app.jobs.interrupt()
+
+    def skip() -> None:
+        app.jobs.skip()
+
+    def select_image(info: dict[str, Any], evt: gr.SelectData) -> tuple[Any, int]:
+        texts = (info or {}).get("infotexts", [])
+        index = evt.index if isinstance(evt.index, int) else 0
+        return (texts[index] if 0 <= index < len(texts) else gr.skip()), index
+
+    def random_seed() -> int:
+        return -1
+
+    def reuse_seed(info: dict[str, Any], selected: int) -> Any:
+        seeds = (info or {}).get("seeds", [])
+        if not seeds:
+            return gr.skip()
+        return seeds[selected] if 0 <= selected < len(seeds) else seeds[0]
+
+    outputs = [tab.progress, tab.gallery, tab.infotext, tab.message, tab.gen_info, tab.selected]
+    generate_events = dict(fn=generate, inputs_kwargs=binding.inputs(), outputs=outputs, show_progress="hidden",
+                           concurrency_limit=None, api_visibility="private")
+    tab.generate.click(api_name="txt2img", **generate_events)
+    tab.interrupt.click(interrupt, queue=False, api_name="txt2img_interrupt", api_visibility="private")
+    tab.skip.click(skip, queue=False, api_name="txt2img_skip", api_visibility="private")
+    tab.gallery.select(select_image, inputs=tab.gen_info, outputs=[tab.infotext, tab.selected],
+                       api_name="txt2img_select_image", api_visibility="private", show_progress="hidden",
+                       queue=False)
+    tab.random_seed.click(random_seed, outputs=tab.seed, api_name="txt2img_random_seed", api_visibility="private",
+                          show_progress="hidden", queue=False)
+    tab.reuse_seed.click(reuse_seed, inputs=[tab.gen_info, tab.selected], outputs=tab.seed,
+                         api_name="txt2img_reuse_seed", api_visibility="private", show_progress="hidden",
+                         queue=False)
+    return tab
