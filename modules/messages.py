@@ -23,7 +23,8 @@ EN: dict[str, str] = {
         "{folder}, press Refresh and pick it from the Checkpoint list."
     ),
     "checkpoint_not_found": "No checkpoint named '{name}' in the model folders. Press Refresh, then pick one from the list.",
-    "checkpoint_failed": "Could not load checkpoint '{name}': {reason}. The previous model stays loaded.",
+    "checkpoint_failed": "{reason} The previous model stays loaded.",
+    "checkpoint_crashed": "Could not load checkpoint '{name}' ({error}).",
     "model_loading": "Loading checkpoint {name}…",
     "model_loaded": "Loaded {name} ({arch}) in {seconds:.1f}s.",
     # generation

@@ -54,11 +54,12 @@ class ModelManager:
                 model = load_checkpoint(info.path, device=self.plan.device, dtype=self.plan.dtype,
                                         vae_dtype=self.plan.vae_dtype)
             except CheckpointLoadError as e:
-                self.status = msg("checkpoint_failed", name=info.name, reason=str(e))
+                self.status = msg("checkpoint_failed", reason=str(e).rstrip(".") + ".")
                 log.error(self.status)
                 raise CheckpointLoadError(self.status) from e
             except Exception as e:  # noqa: BLE001 - any failure must leave the app usable
-                self.status = msg("checkpoint_failed", name=info.name, reason=f"{type(e).__name__}: {e}")
+                reason = msg("checkpoint_crashed", name=info.name, error=f"{type(e).__name__}: {e}")
+                self.status = msg("checkpoint_failed", reason=reason)
                 log.exception("loading %s failed", info.path)
                 raise CheckpointLoadError(self.status) from e
             self.current, self.current_info = model, info

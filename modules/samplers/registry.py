@@ -65,7 +65,8 @@ SAMPLERS: tuple[SamplerSpec, ...] = (
 )
 
 # keys of the training schedule that every scheduler accepts
-_TRAINING_KEYS = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type")
+_TRAINING_KEYS = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
+                  "noise_sampler_seed")
 
 
 def sampler_names() -> list[str]:

@@ -1,0 +1,151 @@
+"""txt2img end to end on tiny seeded checkpoints loaded through the app's own loader, on CPU."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from modules.errors import CheckpointLoadError, InvalidParams, ModelNotFound
+from modules.generation.params import Txt2ImgParams
+from modules.generation.txt2img import run_txt2img
+from modules.samplers.registry import sampler_names
+
+SMALL = {"width": 64, "height": 64, "steps": 3}
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image, dtype=np.int16)
+
+
+@pytest.mark.parametrize("sampler", sampler_names())
+def test_each_sampler_runs_and_repeats(sd1_app, sampler: str) -> None:  # noqa: ANN001
+    params = Txt2ImgParams(prompt="a red circle", sampler_name=sampler, seed=42, **SMALL)
+    first = run_txt2img(sd1_app, params)
+    second = run_txt2img(sd1_app, params)
+    assert len(first.images) == 1 and first.images[0].size == (64, 64)
+    assert np.array_equal(_pixels(first.images[0]), _pixels(second.images[0])), "same seed must give the same pixels"
+    assert _pixels(first.images[0]).std() > 0
+
+
+def test_different_seeds_differ_and_batch_seeds_increment(sd1_app) -> None:  # noqa: ANN001
+    result = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=100, batch_size=2, batch_count=2, **SMALL))
+    assert result.seeds == [100, 101, 102, 103]
+    assert not np.array_equal(_pixels(result.images[0]), _pixels(result.images[1]))
+    single = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=102, **SMALL))
+    # image i of a batch is the image its own seed gives alone
+    assert np.abs(_pixels(single.images[0]) - _pixels(result.images[2])).max() <= 2
+
+
+def test_random_seed_is_resolved_and_written(sd1_app) -> None:  # noqa: ANN001
+    result = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=-1, **SMALL))
+    assert 0 <= result.seeds[0] < 2**32
+    assert f"Seed: {result.seeds[0]}," in result.infotexts[0]
+
+
+def test_clip_skip_changes_the_image(sd1_app) -> None:  # noqa: ANN001
+    base = Txt2ImgParams(prompt="a blue square", seed=7, **SMALL)
+    one = run_txt2img(sd1_app, base)
+    two = run_txt2img(sd1_app, replace(base, clip_skip=2))
+    assert not np.array_equal(_pixels(one.images[0]), _pixels(two.images[0]))
+    assert "Clip skip: 2" in two.infotexts[0]
+
+
+def test_images_are_saved_with_infotext_and_grid(sd1_app) -> None:  # noqa: ANN001
+    from modules.generation.infotext import params_from_infotext
+    from modules.generation.outputs import read_png_infotext
+
+    params = Txt2ImgParams(prompt="a green triangle", negative_prompt="blurry", seed=5, batch_size=2, **SMALL)
+    result = run_txt2img(sd1_app, params)
+    day = date.today().isoformat()
+    folder = sd1_app.settings.outputs_dir / "txt2img-images" / day
+    assert [p.name for p in result.paths] == ["00000-5.png", "00001-6.png"]
+    assert all(p.parent == folder and p.is_file() for p in result.paths)
+    text = read_png_infotext(result.paths[1])
+    assert text == result.infotexts[1]
+    # batch size is not part of the infotext; "Automatic" is written as the sampler's default schedule
+    assert params_from_infotext(text) == replace(params, seed=6, batch_size=1, scheduler="Karras")
+    assert "Model: tiny-sd1" in text and "Size: 64x64" in text
+    assert result.grid_path is not None and result.grid_path.parent == sd1_app.settings.outputs_dir / "txt2img-grids" / day
+
+
+def test_infotext_round_trip_reproduces_the_image(sd1_app) -> None:  # noqa: ANN001
+    from modules.generation.infotext import params_from_infotext
+
+    first = run_txt2img(sd1_app, Txt2ImgParams(prompt="a circle", sampler_name="Euler a", cfg_scale=5.5, seed=9, **SMALL))
+    again = run_txt2img(sd1_app, params_from_infotext(first.infotexts[0]))
+    assert np.array_equal(_pixels(first.images[0]), _pixels(again.images[0]))
+
+
+def test_checkpoint_switch_changes_the_model(make_app) -> None:  # noqa: ANN001
+    app = make_app(("sd1", "sd2"))
+    titles = app.refresh_models()
+    params = Txt2ImgParams(prompt="a circle", seed=3, **SMALL)
+    app.models.load(titles[0])
+    a = run_txt2img(app, params)
+    app.models.load(titles[1])
+    assert app.models.current.arch == "sd2"
+    b = run_txt2img(app, params)
+    assert "Model: tiny-sd2" in b.infotexts[0]
+    assert not np.array_equal(_pixels(a.images[0]), _pixels(b.images[0]))
+
+
+def test_sdxl_generates(make_app) -> None:  # noqa: ANN001
+    app = make_app(("sdxl",))
+    result = run_txt2img(app, Txt2ImgParams(prompt="a circle", seed=1, sampler_name="Euler", **SMALL))
+    assert app.models.current.arch == "sdxl" and result.images[0].size == (64, 64)
+
+
+def test_corrupt_checkpoint_gives_clear_error_and_keeps_the_model(sd1_app) -> None:  # noqa: ANN001
+    bad = sd1_app.settings.checkpoint_dir / "broken.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    sd1_app.refresh_models()
+    before = sd1_app.models.current
+    with pytest.raises(CheckpointLoadError, match="broken.safetensors"):
+        sd1_app.models.load("broken")
+    assert sd1_app.models.current is before
+    assert run_txt2img(sd1_app, Txt2ImgParams(prompt="still works", seed=1, **SMALL)).images
+
+
+def test_no_model_and_bad_params_give_user_errors(make_app) -> None:  # noqa: ANN001
+    app = make_app((), load=False)
+    with pytest.raises(ModelNotFound, match="Stable-diffusion"):
+        run_txt2img(app, Txt2ImgParams(**SMALL))
+    with pytest.raises(InvalidParams, match="multiple of 8"):
+        run_txt2img(app, Txt2ImgParams(width=65))
+
+
+def test_interrupt_keeps_finished_images(sd1_app) -> None:  # noqa: ANN001
+    from modules.generation.denoise import Hooks, HookPoint
+
+    hooks = Hooks()
+    calls = {"n": 0}
+
+    def interrupt_in_second_batch(state) -> None:  # noqa: ANN001
+        calls["n"] += 1
+        if calls["n"] == 5:  # 3 steps per batch: step 2 of the second batch
+            sd1_app.jobs.interrupt()
+
+    hooks.add(HookPoint.POST_STEP, interrupt_in_second_batch)
+    result = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=1, batch_count=3, **SMALL), hooks=hooks)
+    assert result.interrupted and len(result.images) == 1 and result.paths[0].is_file()
+    assert "Interrupted" in result.message
+
+
+def test_skip_drops_only_the_current_batch(sd1_app) -> None:  # noqa: ANN001
+    from modules.generation.denoise import Hooks, HookPoint
+
+    hooks = Hooks()
+    calls = {"n": 0}
+
+    def skip_first_batch(state) -> None:  # noqa: ANN001
+        calls["n"] += 1
+        if calls["n"] == 1:
+            sd1_app.jobs.skip()
+
+    hooks.add(HookPoint.POST_STEP, skip_first_batch)
+    result = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=10, batch_count=2, **SMALL), hooks=hooks)
+    assert result.seeds == [11] and not result.interrupted
