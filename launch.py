@@ -31,7 +31,7 @@ def requirements_digest(files: list[Path]) -> str:
 
 def ensure_environment(with_tests: bool) -> Path:
     """Make .venv and install the pinned requirements when they changed since the last install."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - launch.py may run under an older system Python
         sys.exit(f"Python 3.10 or newer is needed (this is {sys.version.split()[0]}).")
     python = venv_python()
     if not python.exists():

@@ -119,7 +119,7 @@ def test_no_model_and_bad_params_give_user_errors(make_app) -> None:  # noqa: AN
 
 
 def test_interrupt_keeps_finished_images(sd1_app) -> None:  # noqa: ANN001
-    from modules.generation.denoise import Hooks, HookPoint
+    from modules.generation.denoise import HookPoint, Hooks
 
     hooks = Hooks()
     calls = {"n": 0}
@@ -136,7 +136,7 @@ def test_interrupt_keeps_finished_images(sd1_app) -> None:  # noqa: ANN001
 
 
 def test_skip_drops_only_the_current_batch(sd1_app) -> None:  # noqa: ANN001
-    from modules.generation.denoise import Hooks, HookPoint
+    from modules.generation.denoise import HookPoint, Hooks
 
     hooks = Hooks()
     calls = {"n": 0}
