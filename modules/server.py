@@ -20,17 +20,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def launch(app: App) -> object:
-    """Build the page and start serving it without blocking; returns the running gr.Blocks."""
+def build(app: App) -> object:
+    """The page as a gr.Blocks with its queue enabled (not serving yet)."""
     from modules.ui.blocks import build_ui
+
+    demo = build_ui(app)
+    demo.queue(default_concurrency_limit=1)
+    return demo
+
+
+def launch(app: App, demo: object) -> None:
+    """Start serving demo on app.settings.host:port without blocking."""
     from modules.ui.theme import CSS, ui_theme
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up probe of the local URL
     settings = app.settings
-    if settings.api or settings.nowebui:
-        log.warning(msg("api_not_available"))
-    demo = build_ui(app)
-    demo.queue(default_concurrency_limit=1)
     demo.launch(
         server_name=settings.host,
         server_port=settings.port,
@@ -49,14 +53,16 @@ def launch(app: App) -> object:
         pwa=False,
         mcp_server=False,
     )
-    return demo
 
 
 def serve(app: App, on_ready: Callable[[], None], stop: threading.Event | None = None) -> int:
     """Serve until Ctrl+C (or until stop is set); on_ready() is called once the page answers."""
-    demo = launch(app)
+    if app.settings.api or app.settings.nowebui:
+        log.warning(msg("api_not_available"))
+    demo = build(app)
     stop = stop or threading.Event()
     try:
+        launch(app, demo)
         on_ready()
         while not stop.wait(0.5):
             pass

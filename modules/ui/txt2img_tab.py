@@ -85,12 +85,12 @@ def _build_components() -> Txt2ImgTab:
             bind("steps", gr.Slider(1, 150, value=DEFAULTS.steps, step=1, label="Sampling steps",
                                     elem_id="txt2img_steps"))
             with gr.Row():
-                with gr.Column(scale=4):
+                with gr.Column(scale=3, min_width=200):
                     bind("width", gr.Slider(64, 2048, value=DEFAULTS.width, step=8, label="Width",
                                             elem_id="txt2img_width"))
                     bind("height", gr.Slider(64, 2048, value=DEFAULTS.height, step=8, label="Height",
                                              elem_id="txt2img_height"))
-                with gr.Column(scale=1, min_width=120):
+                with gr.Column(scale=2, min_width=160):
                     bind("batch_count", gr.Slider(1, 100, value=DEFAULTS.batch_count, step=1, label="Batch count",
                                                   elem_id="txt2img_batch_count"))
                     bind("batch_size", gr.Slider(1, 8, value=DEFAULTS.batch_size, step=1, label="Batch size",
