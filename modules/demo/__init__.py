@@ -1,0 +1,1 @@
+"""The built-in demo: procedural captioned shape images, an analyzer that reads them back, a benchmark."""
