@@ -246,3 +246,25 @@ def test_generate_while_another_job_runs_waits(sd1_app) -> None:  # noqa: ANN001
 def test_progress_html_escapes_and_clamps() -> None:
     page = progress_html(1.7, "<b>Step</b>")
     assert 'style="width: 100.0%"' in page and "&lt;b&gt;Step&lt;/b&gt;" in page
+
+
+@pytest.mark.parametrize("flag", ["api", "nowebui"])
+def test_api_flags_are_logged_as_not_available_yet(make_app, monkeypatch, caplog, flag: str) -> None:  # noqa: ANN001
+    import modules.server as server
+
+    app = make_app((), load=False)
+    setattr(app.settings, flag, True)
+    closed: list[bool] = []
+
+    class FakeDemo:
+        def close(self) -> None:
+            closed.append(True)
+
+    monkeypatch.setattr(server, "build", lambda _app: FakeDemo())
+    monkeypatch.setattr(server, "launch", lambda _app, _demo: None)
+    stop = threading.Event()
+    ready: list[bool] = []
+    stop.set()
+    assert server.serve(app, on_ready=lambda: ready.append(True), stop=stop) == 0
+    assert ready == [True] and closed == [True]
+    assert msg("api_not_available") in caplog.text
