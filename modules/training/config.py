@@ -1,0 +1,126 @@
+"""Training settings as frozen dataclasses: model sizes, the optimisation loop, and each stage's extras."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+MixedPrecision = Literal["no", "fp16", "bf16"]
+LrSchedule = Literal["constant", "linear", "cosine"]
+
+GROUP_NORM = 32  # diffusers' default norm_num_groups, which the checkpoint loader assumes
+SD1_HEADS = 8  # SD1 UNets use 8 attention heads everywhere (the loader relies on it)
+CLIP_HEAD_CHANNELS = 64  # CLIP text encoders: 64 channels per head (the loader relies on it)
+
+
+@dataclass(frozen=True)
+class SD1Sizes:
+    """Sizes of an SD 1.x-architecture model, limited to what the checkpoint loader infers back from
+    tensor shapes: 8 UNet heads, 64 channels per text-encoder head, cross-attention width = text width,
+    channel counts divisible by 32 (group norm)."""
+
+    unet_channels: tuple[int, ...] = (64, 128, 192)
+    unet_attention: tuple[bool, ...] = (False, True, True)  # cross-attention at each UNet level
+    unet_layers_per_block: int = 1
+    text_hidden: int = 128
+    text_layers: int = 4
+    text_intermediate: int = 512
+    vae_channels: tuple[int, ...] = (32, 64, 64)  # 3 levels: a 128x128 image has a 32x32 latent
+    vae_layers_per_block: int = 1
+    latent_channels: int = 4
+
+    @property
+    def text_heads(self) -> int:
+        return max(1, self.text_hidden // CLIP_HEAD_CHANNELS)
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return 2 ** (len(self.vae_channels) - 1)
+
+    def validate(self) -> None:
+        problems = []
+        if len(self.unet_channels) != len(self.unet_attention):
+            problems.append("unet_attention needs one entry per UNet level")
+        for c in (*self.unet_channels, *self.vae_channels):
+            if c % GROUP_NORM:
+                problems.append(f"channel count {c} is not a multiple of {GROUP_NORM}")
+        if self.text_hidden % self.text_heads:
+            problems.append(f"text_hidden {self.text_hidden} does not split into {self.text_heads} heads")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+def demo_sizes() -> SD1Sizes:
+    """The built-in demo model: about 37 MB in fp16, 128x128 images from 32x32x4 latents."""
+    return SD1Sizes()
+
+
+def tiny_sizes() -> SD1Sizes:
+    """For tests: trains a step in well under a second on a CPU (64x64 images, 32x32 latents)."""
+    return SD1Sizes(unet_channels=(32, 64), unet_attention=(True, True), text_hidden=64, text_layers=1,
+                    text_intermediate=64, vae_channels=(32, 32))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One optimisation run. steps counts optimizer steps; each takes gradient_accumulation micro-batches
+    of batch_size. Checkpoints (weights, optimizer, scheduler, EMA, step) go to the work dir every
+    checkpoint_every steps and at the end; the newest keep_checkpoints are kept."""
+
+    steps: int = 1000
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    lr_schedule: LrSchedule = "constant"
+    warmup_steps: int = 0
+    weight_decay: float = 0.01
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    max_grad_norm: float | None = 1.0
+    gradient_accumulation: int = 1
+    mixed_precision: MixedPrecision = "no"
+    ema_decay: float | None = None  # e.g. 0.999; the exported weights are then the EMA weights
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 50
+    seed: int = 0
+    cpu: bool = False  # train on the CPU even when a GPU is there
+
+    def validate(self) -> None:
+        checks = [
+            (self.steps >= 1, "steps must be at least 1"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.gradient_accumulation >= 1, "gradient_accumulation must be at least 1"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
+            (self.keep_checkpoints >= 1, "keep_checkpoints must be at least 1"),
+            (self.ema_decay is None or 0.0 < self.ema_decay < 1.0, "ema_decay must be between 0 and 1"),
+            (self.learning_rate > 0, "learning_rate must be positive"),
+        ]
+        for ok, text in checks:
+            if not ok:
+                raise ValueError(text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VAEStageConfig:
+    """Autoencoder training: L1 + L2 reconstruction plus a small KL term (per latent element)."""
+
+    train: TrainConfig = field(default_factory=TrainConfig)
+    l1_weight: float = 1.0
+    l2_weight: float = 1.0
+    kl_weight: float = 1e-5
+    random_flip: bool = False
+    calibration_images: int = 2048  # images used to normalise the latents after training
+
+
+@dataclass(frozen=True)
+class DiffusionStageConfig:
+    """UNet (+ text encoder) training on latents: epsilon prediction under the SD noise schedule."""
+
+    train: TrainConfig = field(default_factory=TrainConfig)
+    train_text_encoder: bool = True
+    caption_dropout: float = 0.1  # share of captions replaced by "" (what classifier-free guidance needs)
+    noise_offset: float = 0.0
+    min_snr_gamma: float | None = 5.0  # Min-SNR loss weighting; None for the plain MSE
+    random_flip: bool = False  # off: the demo's captions say left and right

@@ -1,0 +1,223 @@
+"""Full-model training of an SD 1.x-architecture model, in two stages that each resume on their own:
+
+1. `train_vae`: the autoencoder on images (L1 + L2 reconstruction, small KL), then `finish_vae`
+   normalises its latents so that latents x 0.18215 (the scaling factor the loader gives every SD1 VAE)
+   have mean 0 and std 1 per channel.
+2. `train_diffusion`: UNet and text encoder on the frozen VAE's latents, epsilon prediction under the
+   SD noise schedule of modules/model_manager/checkpoints.py (DDPM, scaled_linear, 1000 steps), text
+   encoded the way txt2img encodes it (CLIP last hidden state), with caption dropout for CFG.
+
+Both keep the whole dataset in memory on the training device (images as uint8, latents as fp16), which
+suits small datasets; each batch is picked by a seeded order, so resumed runs repeat exactly.
+The modules are called unwrapped (single device: accelerate does not wrap them in DDP there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modules.training.config import DiffusionStageConfig, SD1Sizes, VAEStageConfig
+from modules.training.dataset import BatchOrder, InMemoryImages, to_unit_range
+from modules.training.loop import StepContext, Trainer, TrainResult
+
+if TYPE_CHECKING:
+    import torch
+    from diffusers import AutoencoderKL
+
+    from modules.model_manager.loaded_model import LoadedModel
+
+log = logging.getLogger(__name__)
+
+FINAL_VAE = "vae-final.safetensors"
+
+
+@dataclass
+class StageControl:
+    """When to stop early: stop() returning True, or time.monotonic() passing deadline."""
+
+    stop: Callable[[], bool] | None = None
+    deadline: float | None = None
+    on_log: Callable[[int, dict[str, float]], None] | None = None
+
+
+def _maybe_flip(x: torch.Tensor, ctx: StepContext, enabled: bool) -> torch.Tensor:
+    import torch
+
+    if not enabled:
+        return x
+    flip = torch.rand(x.shape[0], generator=ctx.generator, device=ctx.device) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+# --- stage 1: the autoencoder ----------------------------------------------------------------------
+def train_vae(images: InMemoryImages, vae: AutoencoderKL, config: VAEStageConfig, work_dir: Path,
+              control: StageControl | None = None) -> tuple[Trainer, TrainResult]:
+    """Train vae (in place) on the images; checkpoints in work_dir, resuming from the newest."""
+    control = control or StageControl()
+    vae.train()
+    vae.requires_grad_(True)
+    trainer = Trainer(work_dir, {"vae": vae}, config.train)
+    trainer.resume()
+    pixels = images.pixels.to(trainer.device)
+    order = BatchOrder(len(images), config.train.batch_size, config.train.seed)
+
+    def loss_fn(ctx: StepContext) -> torch.Tensor:
+        x = _maybe_flip(to_unit_range(pixels[order.indices(ctx.micro_step).to(ctx.device)]), ctx,
+                        config.random_flip)
+        posterior = vae.encode(x).latent_dist
+        z = posterior.sample(generator=ctx.generator)
+        rec = vae.decode(z).sample.float()
+        loss = config.l1_weight * (rec - x).abs().mean() + config.l2_weight * ((rec - x) ** 2).mean()
+        if config.kl_weight:
+            loss = loss + config.kl_weight * posterior.kl().mean() / z[0].numel()
+        return loss
+
+    result = trainer.run(loss_fn, control.stop, control.deadline, control.on_log)
+    vae.eval()
+    return trainer, result
+
+
+def finish_vae(trainer: Trainer, vae: AutoencoderKL, images: InMemoryImages, config: VAEStageConfig,
+               path: Path) -> AutoencoderKL:
+    """Take the EMA weights (if any), normalise the latents, and save the VAE's weights to path."""
+    from modules.training.models import latent_stats, normalise_latents
+
+    with trainer.ema_weights():
+        state = {k: v.detach().clone() for k, v in vae.state_dict().items()}
+    vae.load_state_dict(state)
+    vae.eval()
+    vae.requires_grad_(False)
+    mean, std = latent_stats(vae, images.pixels[: config.calibration_images])
+    log.info("VAE latent mean %s std %s before normalising", mean.tolist(), std.tolist())
+    normalise_latents(vae, mean, std)
+    save_weights(vae, path)
+    return vae
+
+
+def save_weights(module: torch.nn.Module, path: Path) -> None:
+    """A module's state dict as .safetensors, written to a hidden partial file and renamed into place."""
+    import os
+
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(partial))
+    os.replace(partial, path)
+
+
+def load_vae(sizes: SD1Sizes, path: Path) -> AutoencoderKL:
+    from safetensors.torch import load_file
+
+    from modules.training.models import build_vae
+
+    vae = build_vae(sizes)
+    vae.load_state_dict(load_file(str(path)))
+    vae.eval()
+    vae.requires_grad_(False)
+    return vae
+
+
+# --- stage 2: UNet + text encoder on latents -------------------------------------------------------
+def encode_latents(vae: AutoencoderKL, pixels: torch.Tensor, device: torch.device,
+                   batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Posterior mean and std (fp16, on device) of uint8 images [N, 3, H, W], in raw latent units."""
+    import torch
+
+    vae.to(device)
+    means, stds = [], []
+    with torch.no_grad():
+        for start in range(0, len(pixels), batch_size):
+            dist = vae.encode(to_unit_range(pixels[start : start + batch_size].to(device))).latent_dist
+            means.append(dist.mean.half())
+            stds.append(dist.std.half())
+    return torch.cat(means), torch.cat(stds)
+
+
+def tokenize(model: LoadedModel, captions: list[str]) -> torch.Tensor:
+    """Token ids [N, 77] as txt2img makes them (padded to the full window, truncated)."""
+    tokenizer = model.tokenizers[0]
+    return tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                     return_tensors="pt").input_ids
+
+
+def train_diffusion(model: LoadedModel, images: InMemoryImages, config: DiffusionStageConfig, work_dir: Path,
+                    control: StageControl | None = None) -> tuple[Trainer, TrainResult]:
+    """Train model.unet (and model.text_encoders[0] unless frozen) in place on the images' latents under
+    model.vae (frozen); checkpoints in work_dir, resuming from the newest."""
+    import torch
+
+    control = control or StageControl()
+    unet, text_encoder, vae = model.unet, model.text_encoders[0], model.vae
+    vae.eval()
+    vae.requires_grad_(False)
+    unet.train()
+    unet.requires_grad_(True)
+    text_encoder.train(config.train_text_encoder)
+    text_encoder.requires_grad_(config.train_text_encoder)
+    modules: dict[str, torch.nn.Module] = {"unet": unet}
+    if config.train_text_encoder:
+        modules["text_encoder"] = text_encoder
+    trainer = Trainer(work_dir, modules, config.train)
+    trainer.resume()
+    device = trainer.device
+    text_encoder.to(device)
+
+    mean, std = encode_latents(vae, images.pixels, device)
+    ids = tokenize(model, images.captions).to(device)
+    empty = tokenize(model, [""]).to(device)
+    scaling = float(vae.config.scaling_factor)
+    alphas = alphas_cumprod(model).to(device)
+    steps = len(alphas)
+    order = BatchOrder(len(images), config.train.batch_size, config.train.seed)
+
+    def loss_fn(ctx: StepContext) -> torch.Tensor:
+        g, dev = ctx.generator, ctx.device
+        index = order.indices(ctx.micro_step).to(dev)
+        m, s = mean[index].float(), std[index].float()
+        latents = (m + s * torch.randn(m.shape, generator=g, device=dev)) * scaling
+        latents = _maybe_flip(latents, ctx, config.random_flip)
+        n = latents.shape[0]
+        tokens = ids[index]
+        if config.caption_dropout:
+            drop = torch.rand(n, generator=g, device=dev) < config.caption_dropout
+            tokens = torch.where(drop[:, None], empty, tokens)
+        noise = torch.randn(latents.shape, generator=g, device=dev)
+        if config.noise_offset:
+            noise = noise + config.noise_offset * torch.randn((n, latents.shape[1], 1, 1), generator=g, device=dev)
+        t = torch.randint(0, steps, (n,), generator=g, device=dev)
+        return epsilon_loss(model, latents, tokens, noise, t, alphas, config)
+
+    result = trainer.run(loss_fn, control.stop, control.deadline, control.on_log)
+    unet.eval()
+    text_encoder.eval()
+    return trainer, result
+
+
+def epsilon_loss(model: LoadedModel, latents: torch.Tensor, tokens: torch.Tensor, noise: torch.Tensor,
+                 t: torch.Tensor, alphas: torch.Tensor, config: DiffusionStageConfig) -> torch.Tensor:
+    """Noise-prediction loss of model.unet on latents (already scaled) noised to timesteps t, conditioned
+    on token ids, Min-SNR weighted when configured."""
+    import torch
+
+    a = alphas[t][:, None, None, None]
+    noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
+    with torch.set_grad_enabled(config.train_text_encoder and torch.is_grad_enabled()):
+        hidden = model.text_encoders[0](tokens).last_hidden_state
+    pred = model.unet(noisy, t, encoder_hidden_states=hidden).sample
+    loss = ((pred.float() - noise.float()) ** 2).mean(dim=(1, 2, 3))
+    if config.min_snr_gamma:
+        snr = alphas[t] / (1 - alphas[t])
+        loss = loss * snr.clamp(max=config.min_snr_gamma) / snr
+    return loss.mean()
+
+
+def alphas_cumprod(model: LoadedModel) -> torch.Tensor:
+    """The training schedule's cumulative alphas (1000 values) as float32."""
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler(**model.scheduler_config).alphas_cumprod.float()

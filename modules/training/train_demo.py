@@ -1,0 +1,253 @@
+"""Train the built-in demo model from scratch and export it as one .safetensors file.
+
+    python -m modules.training.train_demo --out models/Stable-diffusion/demo-shapes.safetensors \\
+        --work-dir cache/demo-shapes --steps 20000 --time-limit 540
+
+1. writes the shapes dataset to <work-dir>/data (skipped when it is already complete);
+2. trains the VAE (<work-dir>/vae), normalises its latents, saves vae-final.safetensors;
+3. trains UNet + text encoder on the latents (<work-dir>/diffusion);
+4. exports the EMA weights in fp16 to --out (written to a hidden file, then renamed).
+
+Every stage checkpoints and resumes, so running the same command again continues where the last run
+stopped (after a crash, a kill, or --time-limit). With --time-limit the run stops in time to export
+what it has; exit status 0 means all steps are done, 3 means "stopped early: run again to continue".
+See docs/demo-model.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modules.training.config import (
+    DiffusionStageConfig,
+    MixedPrecision,
+    SD1Sizes,
+    TrainConfig,
+    VAEStageConfig,
+    demo_sizes,
+)
+
+if TYPE_CHECKING:
+    from diffusers import AutoencoderKL
+
+log = logging.getLogger("train_demo")
+
+STOPPED_EARLY = 3
+EXPORT_RESERVE_S = 20.0  # time kept back from --time-limit for exporting
+
+
+@dataclass(frozen=True)
+class DemoRecipe:
+    images: int = 50_000
+    dataset_seed: int = 0
+    resolution: int = 128
+    seed: int = 0
+    sizes: SD1Sizes = field(default_factory=demo_sizes)
+    vae: VAEStageConfig = field(default_factory=lambda: VAEStageConfig(train=TrainConfig(
+        steps=3000, batch_size=64, learning_rate=1e-3, lr_schedule="cosine", warmup_steps=100,
+        checkpoint_every=500, log_every=100, ema_decay=None)))
+    diffusion: DiffusionStageConfig = field(default_factory=lambda: DiffusionStageConfig(train=TrainConfig(
+        steps=20_000, batch_size=256, learning_rate=3e-4, warmup_steps=500, checkpoint_every=1000,
+        log_every=100, ema_decay=0.999)))
+    vae_time_share: float = 0.2  # with a time limit, the VAE stage ends after this share of it at most
+
+
+@dataclass
+class DemoOutcome:
+    finished: bool
+    vae_steps: int = 0
+    diffusion_steps: int = 0
+    vae_check: dict[str, float] = field(default_factory=dict)  # analyzer agreement on VAE reconstructions
+    exported: Path | None = None
+    size_bytes: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+
+def default_precision() -> MixedPrecision:
+    import torch
+
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "no"
+
+
+def _with_train(stage: VAEStageConfig | DiffusionStageConfig, **changes: object):  # noqa: ANN202
+    return replace(stage, train=replace(stage.train, **changes))
+
+
+def train_demo(out: Path, work_dir: Path, recipe: DemoRecipe, time_limit: float | None = None,
+               workers: int = 0, init_from: Path | None = None) -> DemoOutcome:
+    """Run (or continue) the whole recipe; exports whenever the diffusion stage has trained any step.
+    init_from: an exported demo checkpoint whose weights (VAE, UNet, text encoder) a work dir without
+    diffusion checkpoints starts from, instead of training from scratch."""
+    from modules.demo.shapes import write_dataset
+    from modules.model_manager.checkpoints import load_checkpoint
+    from modules.training.dataset import load_folder
+    from modules.training.full_model import (
+        FINAL_VAE,
+        StageControl,
+        finish_vae,
+        load_vae,
+        save_weights,
+        train_diffusion,
+        train_vae,
+    )
+    from modules.training.loop import checkpoints_in
+    from modules.training.models import build_sd1, build_vae, export_checkpoint
+
+    started = time.monotonic()
+    deadline = started + time_limit - EXPORT_RESERVE_S if time_limit else None
+    outcome = DemoOutcome(finished=False)
+    data = write_dataset(work_dir / "data", recipe.images, recipe.dataset_seed, recipe.resolution, workers)
+    images = load_folder(data, recipe.resolution, workers)
+    log.info("dataset: %d images in %s (%.1fs)", len(images), data, time.monotonic() - started)
+
+    final_vae = work_dir / "vae" / FINAL_VAE
+    start_from = None
+    if init_from is not None and not checkpoints_in(work_dir / "diffusion" / "checkpoints"):
+        start_from = load_checkpoint(init_from)
+        log.info("starting from the weights of %s (fresh optimizer)", init_from)
+        save_weights(start_from.vae, final_vae)  # the UNet was trained on this VAE's latents
+    if final_vae.is_file():
+        vae = load_vae(recipe.sizes, final_vae)
+    else:
+        vae = build_vae(recipe.sizes, recipe.seed + 1)
+        vae_deadline = started + recipe.vae_time_share * time_limit if time_limit else None
+        trainer, result = train_vae(images, vae, recipe.vae, work_dir / "vae", StageControl(deadline=vae_deadline))
+        outcome.vae_steps = result.step
+        if not result.finished:
+            log.info("VAE stage ends early at step %d (its share of --time-limit is used up)", result.step)
+        vae = finish_vae(trainer, vae, images, recipe.vae, final_vae)
+        del trainer
+        _free_memory()
+        outcome.vae_check = vae_check(vae, recipe.resolution)
+        log.info("analyzer on VAE reconstructions: %s", outcome.vae_check)
+
+    model = build_sd1(recipe.sizes, recipe.seed, vae=vae)
+    if start_from is not None:
+        model.unet.load_state_dict(start_from.unet.state_dict())
+        model.text_encoders[0].load_state_dict(start_from.text_encoders[0].state_dict())
+        del start_from
+    trainer, result = train_diffusion(model, images, recipe.diffusion, work_dir / "diffusion",
+                                      StageControl(deadline=deadline))
+    outcome.diffusion_steps = result.step
+    outcome.finished = result.finished
+    if result.step == 0:
+        outcome.message = "no diffusion step trained yet: run again with more time"
+        return outcome
+    metadata = {
+        "modelspec.title": out.stem,
+        "modelspec.architecture": "stable-diffusion-v1",
+        "modelspec.resolution": f"{recipe.resolution}x{recipe.resolution}",
+        "modelspec.description": "Demo model trained by sdwebui on procedural coloured shapes",
+        "sdwebui.training": json.dumps({"diffusion_steps": result.step, "finished": result.finished,
+                                        "recipe": asdict(recipe)}, default=str),
+    }
+    with trainer.ema_weights():
+        outcome.exported = export_checkpoint(model, out, metadata=metadata)
+    outcome.size_bytes = outcome.exported.stat().st_size
+    outcome.seconds = time.monotonic() - started
+    total = recipe.diffusion.train.steps
+    outcome.message = (f"exported {out} ({outcome.size_bytes / 1e6:.1f} MB) after {result.step}/{total} steps"
+                       + ("" if result.finished else "; stopped early: run the same command again to continue"))
+    (work_dir / "summary.json").write_text(json.dumps(asdict(outcome), default=str, indent=1), encoding="utf-8")
+    return outcome
+
+
+def vae_check(vae: AutoencoderKL, resolution: int, count: int = 200) -> dict[str, float]:
+    """How often the analyzer reads the right attributes from VAE reconstructions of single-shape images
+    (an upper bound for what the finished model can score)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from modules.demo.analyzer import analyze
+    from modules.demo.shapes import benchmark_scenes, render
+    from modules.training.dataset import to_unit_range
+
+    device = next(vae.parameters()).device
+    right: dict[str, int] = {}
+    scenes = benchmark_scenes(count, seed=777)
+    for start in range(0, count, 50):
+        batch = scenes[start : start + 50]
+        pixels = torch.stack([torch.from_numpy(np.asarray(render(s, resolution)).copy()) for s in batch])
+        with torch.no_grad():
+            x = to_unit_range(pixels.permute(0, 3, 1, 2).to(device))
+            out = vae.decode(vae.encode(x).latent_dist.mean).sample
+        arrays = ((out.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+        for scene, array in zip(batch, arrays, strict=True):
+            for name, ok in analyze(Image.fromarray(array)).matches(scene).items():
+                right[name] = right.get(name, 0) + bool(ok)
+    return {name: n / count for name, n in right.items()}
+
+
+def _free_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def build_recipe(args: argparse.Namespace) -> DemoRecipe:
+    recipe = DemoRecipe(images=args.images, dataset_seed=args.dataset_seed, seed=args.seed, resolution=args.resolution)
+    common = {"mixed_precision": args.mixed_precision or default_precision(), "cpu": args.cpu}
+    vae = _with_train(recipe.vae, steps=args.vae_steps, batch_size=args.vae_batch_size, seed=args.seed, **common)
+    diffusion = _with_train(recipe.diffusion, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+                            learning_rate=args.lr, checkpoint_every=args.checkpoint_every, **common)
+    if args.steps < diffusion.train.warmup_steps * 4:
+        diffusion = _with_train(diffusion, warmup_steps=max(0, args.steps // 10))
+    if args.vae_steps < vae.train.warmup_steps * 4:
+        vae = _with_train(vae, warmup_steps=max(0, args.vae_steps // 10))
+    return replace(recipe, vae=vae, diffusion=diffusion)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    d = DemoRecipe()
+    p = argparse.ArgumentParser(prog="python -m modules.training.train_demo", description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, required=True, help="the .safetensors file to write")
+    p.add_argument("--work-dir", type=Path, default=Path("cache/demo-shapes"), help="dataset and checkpoints")
+    p.add_argument("--steps", type=int, default=d.diffusion.train.steps, help="UNet + text encoder steps")
+    p.add_argument("--vae-steps", type=int, default=d.vae.train.steps)
+    p.add_argument("--batch-size", type=int, default=d.diffusion.train.batch_size)
+    p.add_argument("--vae-batch-size", type=int, default=d.vae.train.batch_size)
+    p.add_argument("--lr", type=float, default=d.diffusion.train.learning_rate)
+    p.add_argument("--checkpoint-every", type=int, default=d.diffusion.train.checkpoint_every)
+    p.add_argument("--images", type=int, default=d.images, help="size of the generated dataset")
+    p.add_argument("--dataset-seed", type=int, default=d.dataset_seed)
+    p.add_argument("--resolution", type=int, default=d.resolution, help="image size (a multiple of 32)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default=None,
+                   help="default: bf16 on a GPU that has it, else fp16 on a GPU, no on the CPU")
+    p.add_argument("--cpu", action="store_true", help="train on the CPU even when a GPU is there")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="seconds this run may take; it checkpoints and exports in time (run again to continue)")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="continue from an exported checkpoint's weights when the work dir has no checkpoints")
+    p.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1),
+                   help="processes for writing/reading the dataset")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("accelerate", "diffusers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = parse_args(argv)
+    outcome = train_demo(args.out, args.work_dir, build_recipe(args), args.time_limit, args.workers, args.init_from)
+    print(outcome.message, flush=True)
+    return 0 if outcome.finished else STOPPED_EARLY
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

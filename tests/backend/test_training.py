@@ -1,0 +1,253 @@
+"""The training core on tiny SD1-architecture models, on the CPU: loss goes down, checkpoints, resume,
+export that the app loads and generates from, the demo recipe, and the benchmark."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from modules.training.config import DiffusionStageConfig, TrainConfig, VAEStageConfig, tiny_sizes
+from modules.training.dataset import BatchOrder, InMemoryImages, load_folder, load_image, to_unit_range
+from modules.training.full_model import (
+    alphas_cumprod,
+    epsilon_loss,
+    finish_vae,
+    tokenize,
+    train_diffusion,
+    train_vae,
+)
+from modules.training.loop import StepContext, Trainer, checkpoints_in, lr_lambda
+from modules.training.models import build_sd1, build_vae, export_checkpoint, latent_stats, normalise_latents
+
+RES = 32
+SIZES = tiny_sizes()
+
+
+def _train(steps: int, **changes: object) -> TrainConfig:
+    base = TrainConfig(steps=steps, batch_size=4, learning_rate=1e-3, checkpoint_every=1000, log_every=1000,
+                       cpu=True, max_grad_norm=1.0)
+    return replace(base, **changes)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> InMemoryImages:
+    from modules.demo.shapes import write_dataset
+
+    folder = write_dataset(tmp_path_factory.mktemp("shapes"), count=16, seed=1, size=RES)
+    return load_folder(folder, RES)
+
+
+@pytest.fixture(scope="module")
+def vae_file(images: InMemoryImages, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A briefly trained, normalised tiny VAE (shared by the diffusion tests)."""
+    work = tmp_path_factory.mktemp("vae")
+    vae = build_vae(SIZES, seed=1)
+    config = VAEStageConfig(train=_train(3))
+    trainer, _ = train_vae(images, vae, config, work)
+    finish_vae(trainer, vae, images, config, work / "vae.safetensors")
+    return work / "vae.safetensors"
+
+
+def _model(vae_file: Path, seed: int = 0):  # noqa: ANN202
+    from modules.training.full_model import load_vae
+
+    return build_sd1(SIZES, seed=seed, vae=load_vae(SIZES, vae_file))
+
+
+def _diffusion_config(steps: int, **changes: object) -> DiffusionStageConfig:
+    return DiffusionStageConfig(train=_train(steps, **changes), caption_dropout=0.1)
+
+
+def test_dataset_loading_and_batch_order(tmp_path: Path) -> None:
+    Image.new("RGB", (60, 40), (255, 0, 0)).save(tmp_path / "a.png")
+    (tmp_path / "a.txt").write_text("a red thing\n", encoding="utf-8")
+    Image.new("RGB", (32, 32), (0, 0, 255)).save(tmp_path / "b.jpg")
+    data = load_folder(tmp_path, 32)
+    assert data.pixels.shape == (2, 3, 32, 32) and data.pixels.dtype == torch.uint8
+    assert data.captions == ["a red thing", ""]
+    assert load_image(tmp_path / "a.png", 16).shape == (3, 16, 16)
+    assert to_unit_range(data.pixels).min() == -1.0
+    order = BatchOrder(10, 4, seed=3)
+    again = BatchOrder(10, 4, seed=3)
+    batches = [order.indices(m).tolist() for m in range(4)]
+    assert batches == [again.indices(m).tolist() for m in reversed(range(4))][::-1]
+    assert sorted(batches[0] + batches[1]) == sorted(set(batches[0] + batches[1]))  # no repeat within an epoch
+
+
+def test_lr_schedule() -> None:
+    f = lr_lambda(TrainConfig(steps=110, warmup_steps=10, lr_schedule="cosine"))
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(60) == pytest.approx(0.5) and f(110) == pytest.approx(0.0, abs=1e-9)
+    assert lr_lambda(TrainConfig(steps=100, lr_schedule="constant"))(99) == 1.0
+
+
+def test_latent_normalisation_is_exact(images: InMemoryImages) -> None:
+    vae = build_vae(SIZES, seed=2).eval()
+    x = to_unit_range(images.pixels[:4])
+    with torch.no_grad():
+        before = vae.decode(vae.encode(x).latent_dist.mean).sample
+        mean, std = latent_stats(vae, images.pixels)
+        normalise_latents(vae, mean, std)
+        after = vae.decode(vae.encode(x).latent_dist.mean).sample
+    torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
+    mean2, std2 = latent_stats(vae, images.pixels)
+    assert mean2.abs().max() < 1e-4
+    torch.testing.assert_close(std2 * vae.config.scaling_factor, torch.ones(4), atol=1e-3, rtol=1e-3)
+
+
+def test_vae_stage_reduces_reconstruction_error(images: InMemoryImages, tmp_path: Path) -> None:
+    vae = build_vae(SIZES, seed=3)
+    x = to_unit_range(images.pixels[:8])
+
+    def error() -> float:
+        with torch.no_grad():
+            return float((vae.decode(vae.encode(x).latent_dist.mean).sample - x).abs().mean())
+
+    start = error()
+    _, result = train_vae(images, vae, VAEStageConfig(train=_train(12, learning_rate=2e-3)), tmp_path)
+    assert result.finished and result.step == 12
+    assert error() < 0.9 * start
+
+
+def test_diffusion_stage_reduces_loss_on_a_fixed_batch(images: InMemoryImages, vae_file: Path,
+                                                       tmp_path: Path) -> None:
+    model = _model(vae_file)
+    config = _diffusion_config(15, learning_rate=2e-3)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        latents = model.vae.encode(to_unit_range(images.pixels[:8])).latent_dist.mean * model.vae.config.scaling_factor
+    tokens = tokenize(model, images.captions[:8])
+    noise = torch.randn(latents.shape, generator=g)
+    t = torch.randint(100, 900, (8,), generator=g)
+    alphas = alphas_cumprod(model)
+
+    def loss() -> float:
+        with torch.no_grad():
+            return float(epsilon_loss(model, latents, tokens, noise, t, alphas, config))
+
+    start = loss()
+    _, result = train_diffusion(model, images, config, tmp_path)
+    assert result.finished
+    assert loss() < 0.8 * start
+
+
+def test_checkpoints_every_n_steps(tmp_path: Path) -> None:
+    layer = torch.nn.Linear(3, 1)
+    trainer = Trainer(tmp_path, {"layer": layer}, _train(7, checkpoint_every=2, keep_checkpoints=2, log_every=1))
+
+    def loss_fn(ctx: StepContext) -> torch.Tensor:
+        x = torch.randn(4, 3, generator=ctx.generator)
+        return (layer(x) - x.sum(1, keepdim=True)).pow(2).mean()
+
+    saved: list[int] = []
+    result = trainer.run(loss_fn, on_log=lambda step, _m: saved.append(len(checkpoints_in(tmp_path / "checkpoints"))))
+    assert result.finished and result.step == 7
+    found = checkpoints_in(tmp_path / "checkpoints")
+    assert [step for step, _ in found] == [6, 7]  # every 2 steps and at the end, newest 2 kept
+    assert saved[:4] == [0, 1, 1, 2]  # a step's checkpoint is on disk before the next step is reported
+    assert not list((tmp_path / "checkpoints").glob(".tmp-*"))
+    progress = json.loads((found[-1][1] / "progress.json").read_text(encoding="utf-8"))
+    assert progress["step"] == 7 and progress["config"]["steps"] == 7
+    lines = (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 7 and "loss" in json.loads(lines[0])
+
+
+def test_resume_continues_like_an_uninterrupted_run(images: InMemoryImages, vae_file: Path, tmp_path: Path) -> None:
+    config = _diffusion_config(6, checkpoint_every=100, ema_decay=0.9)
+    straight = _model(vae_file, seed=0)
+    train_diffusion(straight, images, config, tmp_path / "straight")
+
+    first = _model(vae_file, seed=0)
+    trainer, result = train_diffusion(first, images, config, tmp_path / "crash",
+                                      control=_stop_at(3))
+    assert not result.finished and result.step == 3
+    assert [s for s, _ in checkpoints_in(tmp_path / "crash" / "checkpoints")] == [3]
+
+    resumed = _model(vae_file, seed=123)  # different fresh weights: everything must come from the checkpoint
+    trainer2, result2 = train_diffusion(resumed, images, config, tmp_path / "crash")
+    assert result2.finished and result2.step == 6
+    for a, b in [(straight.unet, resumed.unet), (straight.text_encoders[0], resumed.text_encoders[0])]:
+        for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
+            torch.testing.assert_close(q, p, atol=1e-5, rtol=1e-4, msg=name)
+    assert trainer2.ema is not None and trainer2.ema.updates == 6
+
+
+def _stop_at(step: int):  # noqa: ANN202
+    from modules.training.full_model import StageControl
+
+    state = {"n": 0}
+
+    def stop() -> bool:
+        state["n"] += 1
+        return state["n"] >= step
+
+    return StageControl(stop=stop)
+
+
+def test_export_loads_and_generates(images: InMemoryImages, vae_file: Path, tmp_path: Path) -> None:
+    from modules.app import build_app
+    from modules.generation.params import Txt2ImgParams
+    from modules.generation.txt2img import run_txt2img
+    from modules.model_manager.checkpoints import load_checkpoint
+    from modules.settings import Settings
+
+    model = _model(vae_file)
+    trainer, _ = train_diffusion(model, images, _diffusion_config(2, ema_decay=0.5), tmp_path / "work")
+    settings = Settings(data_dir=tmp_path / "data", device="cpu", precision="fp32")
+    settings.ensure_folders()
+    with trainer.ema_weights():
+        path = export_checkpoint(model, settings.checkpoint_dir / "trained.safetensors",
+                                 metadata={"modelspec.resolution": "32x32"})
+        expected = {k: v.clone() for k, v in model.unet.state_dict().items()}
+    assert not list(settings.checkpoint_dir.glob(".*"))
+    loaded = load_checkpoint(path)
+    assert loaded.arch == "sd1" and loaded.prediction_type == "epsilon"
+    assert list(loaded.unet.config.block_out_channels) == list(SIZES.unet_channels)
+    assert loaded.text_encoders[0].config.hidden_size == SIZES.text_hidden
+    for key, value in loaded.unet.state_dict().items():
+        torch.testing.assert_close(value, expected[key].half().float(), msg=key)
+    assert loaded.extra["metadata"]["modelspec.resolution"] == "32x32"
+
+    app = build_app(settings)
+    app.load_default_model()
+    result = run_txt2img(app, Txt2ImgParams(prompt="a red circle on a blue background", seed=1, steps=3,
+                                            width=64, height=64))
+    assert result.images[0].size == (64, 64) and result.paths[0].is_file()
+
+
+def test_train_demo_recipe_runs_and_continues(tmp_path: Path) -> None:
+    from modules.training.train_demo import DemoRecipe, train_demo
+
+    recipe = DemoRecipe(images=12, resolution=RES, sizes=SIZES,
+                        vae=VAEStageConfig(train=_train(2)), diffusion=_diffusion_config(2, ema_decay=0.9))
+    out = tmp_path / "models" / "demo.safetensors"
+    first = train_demo(out, tmp_path / "work", recipe)
+    assert first.finished and first.vae_steps == 2 and first.diffusion_steps == 2 and out.is_file()
+    assert (tmp_path / "work" / "data" / "000011.txt").is_file()
+    longer = replace(recipe, diffusion=_diffusion_config(3, ema_decay=0.9))
+    second = train_demo(out, tmp_path / "work", longer)
+    assert second.finished and second.vae_steps == 0 and second.diffusion_steps == 3  # VAE kept, UNet resumed
+    summary = json.loads((tmp_path / "work" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["diffusion_steps"] == 3 and summary["size_bytes"] == out.stat().st_size
+    # a fresh work dir can start from the exported file (VAE, UNet and text encoder weights)
+    onward = train_demo(tmp_path / "onward.safetensors", tmp_path / "work2", replace(recipe, images=8),
+                        init_from=out)
+    assert onward.finished and onward.vae_steps == 0 and onward.diffusion_steps == 2
+
+
+def test_benchmark_runs_on_a_checkpoint(tmp_path: Path) -> None:
+    from modules.demo.benchmark import BenchmarkSettings, run_benchmark
+    from tests.tiny_models import write_tiny_checkpoint
+
+    ckpt = write_tiny_checkpoint(tmp_path / "ckpt", "sd1")
+    settings = BenchmarkSettings(prompts=2, seeds=2, steps=2, size=64, device="cpu", precision="fp32")
+    report = run_benchmark(ckpt, settings, tmp_path / "data")
+    assert report.images == 4
+    assert set(report.accuracy) == {"background", "colour", "position", "kind", "size"}
+    assert all(0.0 <= v <= 1.0 for v in report.accuracy.values())
+    assert report.seconds_per_image > 0 and len(report.lines()) == 7
