@@ -1,13 +1,27 @@
-"""Text encoder calls: prompts → the tensors the UNet is conditioned on, with CLIP skip.
+"""Text encoder calls: prompt texts → the tensors the UNet is conditioned on.
 
-Prompt syntax (weights, schedules, long prompts) builds on encode_texts; this file only turns plain
-texts into embeddings.
+Each text is cut into 75-token chunks (prompt_chunks.py); every chunk is encoded on its own (with
+start/end/pad tokens, CLIP skip) and the chunks are concatenated along the token axis (77·N tokens).
+Per-token weights are applied to the encoder output as A1111's emphasis modes do. SDXL: both encoders
+chunk the same text, their outputs are joined per token, pooled comes from the first chunk of the
+second encoder. Texts in one batch with fewer chunks get empty chunks (as in A1111).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from modules.generation.prompt_chunks import (
+    DEFAULT_COMMA_BACKTRACK,
+    EmbeddingFinder,
+    PromptChunk,
+    SpecialTokens,
+    empty_chunk,
+    prompt_chunks,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -19,6 +33,17 @@ if TYPE_CHECKING:
 class Conditioning:
     embeds: torch.Tensor  # [batch, tokens, dim]
     pooled: torch.Tensor | None = None  # SDXL only: [batch, pooled_dim]
+
+    @property
+    def tokens(self) -> int:
+        return int(self.embeds.shape[1])
+
+
+@dataclass
+class ComposableConditioning:
+    """AND (composable diffusion): one conditioning per subprompt with its weight (may be negative)."""
+
+    parts: list[tuple[Conditioning, float]] = field(default_factory=list)
 
 
 def _hidden_layer(model: LoadedModel, encoder_index: int, clip_skip: int) -> tuple[int, bool]:
@@ -39,25 +64,108 @@ def _hidden_layer(model: LoadedModel, encoder_index: int, clip_skip: int) -> tup
     return -(skip + 1), False
 
 
-def encode_texts(model: LoadedModel, texts: list[str], clip_skip: int = 1) -> Conditioning:
-    """Encode each text (truncated to the 77-token window) with every text encoder of the model."""
+def _final_norm(encoder: Any) -> torch.nn.Module:
+    """The text encoder's final layer norm (transformers 5 flattened CLIPTextModel; older versions nest it)."""
+    inner = getattr(encoder, "text_model", encoder)
+    return inner.final_layer_norm
+
+
+def apply_emphasis(z: torch.Tensor, multipliers: torch.Tensor, mode: str) -> torch.Tensor:
+    """Weights on a chunk's encoder output [batch, 77, dim]; multipliers [batch, 77].
+
+    Original: multiply, then rescale so the mean of the whole tensor is unchanged. No norm: multiply
+    only. Ignore / None: unchanged.
+    """
+    if mode not in ("Original", "No norm") or bool((multipliers == 1.0).all()):
+        return z
+    original = z.float()
+    weighted = original * multipliers.to(original.device, original.dtype).unsqueeze(-1)
+    new_mean = weighted.mean()
+    if mode == "Original" and new_mean != 0:  # a zero mean (untrained layer norm) would give NaN
+        weighted = weighted * (original.mean() / new_mean)
+    return weighted.to(z.dtype)
+
+
+@contextmanager
+def _embedding_fixes(encoder: Any, chunks: list[PromptChunk]) -> Iterator[None]:
+    """Put textual-inversion vectors over their placeholder tokens while the encoder runs.
+
+    The embeddings feature supplies an EmbeddingFinder; build_chunks records where each embedding
+    goes (PromptChunk.fixes) and this hook writes the vectors into the token embeddings of that row.
+    """
+    if not any(chunk.fixes for chunk in chunks):
+        yield
+        return
+
+    def replace_rows(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        output = output.clone()
+        for row, chunk in enumerate(chunks):
+            for fix in chunk.fixes:
+                vectors = fix.embedding.vectors.to(output.device, output.dtype)
+                output[row, fix.offset:fix.offset + fix.embedding.vector_count] = vectors
+        return output
+
+    handle = encoder.get_input_embeddings().register_forward_hook(replace_rows)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def encode_chunks(
+    model: LoadedModel, encoder_index: int, chunks: list[PromptChunk], clip_skip: int, emphasis: str
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(hidden states [batch, 77, dim] with weights applied, pooled or None) for one chunk per batch row."""
     import torch
 
-    parts: list[torch.Tensor] = []
+    encoder = model.text_encoders[encoder_index]
+    special = SpecialTokens.of(model.tokenizers[encoder_index])
+    rows = []
+    for chunk in chunks:
+        row = list(chunk.tokens)
+        if special.pad != special.end:  # OpenCLIP: pad token after the first end token
+            first_end = row.index(special.end)
+            row[first_end + 1:] = [special.pad] * (len(row) - first_end - 1)
+        rows.append(row)
+    ids = torch.tensor(rows, dtype=torch.long, device=encoder.device)
+    with _embedding_fixes(encoder, chunks):
+        out = encoder(ids, output_hidden_states=True)
+    layer, final_norm = _hidden_layer(model, encoder_index, clip_skip)
+    hidden = out.hidden_states[layer]
+    if final_norm and layer != -1:
+        hidden = _final_norm(encoder)(hidden)
+    elif final_norm:
+        hidden = out.last_hidden_state
+    multipliers = torch.tensor([chunk.multipliers for chunk in chunks], dtype=torch.float32)
+    pooled = getattr(out, "text_embeds", None)
+    return apply_emphasis(hidden, multipliers, emphasis), pooled
+
+
+def encode_texts(
+    model: LoadedModel,
+    texts: list[str],
+    clip_skip: int = 1,
+    emphasis: str = "Original",
+    comma_backtrack: int = DEFAULT_COMMA_BACKTRACK,
+    find_embedding: EmbeddingFinder | None = None,
+) -> Conditioning:
+    """Encode each text (any length, A1111 prompt weights and BREAK) with every text encoder of the model."""
+    import torch
+
+    per_encoder = [[prompt_chunks(tokenizer, text, emphasis, comma_backtrack, find_embedding)[0] for text in texts]
+                   for tokenizer in model.tokenizers]
+    count = max(len(chunks) for per_text in per_encoder for chunks in per_text)
+    steps: list[torch.Tensor] = []
     pooled: torch.Tensor | None = None
-    for index, (tokenizer, encoder) in enumerate(zip(model.tokenizers, model.text_encoders, strict=True)):
-        tokens = tokenizer(texts, padding="max_length", max_length=tokenizer.model_max_length,
-                           truncation=True, return_tensors="pt")
-        ids = tokens.input_ids.to(encoder.device)
-        with torch.no_grad():
-            out = encoder(ids, output_hidden_states=True)
-        layer, final_norm = _hidden_layer(model, index, clip_skip)
-        hidden = out.hidden_states[layer]
-        if final_norm and layer != -1:
-            hidden = encoder.text_model.final_layer_norm(hidden)
-        elif final_norm:
-            hidden = out.last_hidden_state
-        parts.append(hidden)
-        if hasattr(out, "text_embeds"):
-            pooled = out.text_embeds
-    return Conditioning(embeds=torch.cat(parts, dim=-1), pooled=pooled)
+    with torch.no_grad():
+        for index in range(count):
+            parts: list[torch.Tensor] = []
+            for encoder_index, per_text in enumerate(per_encoder):
+                empty = empty_chunk(SpecialTokens.of(model.tokenizers[encoder_index]))
+                batch = [chunks[index] if index < len(chunks) else empty for chunks in per_text]
+                hidden, chunk_pooled = encode_chunks(model, encoder_index, batch, clip_skip, emphasis)
+                parts.append(hidden)
+                if index == 0 and chunk_pooled is not None:
+                    pooled = chunk_pooled
+            steps.append(torch.cat(parts, dim=-1))
+    return Conditioning(embeds=torch.cat(steps, dim=1), pooled=pooled)
