@@ -15,6 +15,7 @@ EN: dict[str, str] = {
     "bad_batch_count": "Batch count must be between 1 and 100 (got {value}).",
     "bad_batch_size": "Batch size must be between 1 and 8 (got {value}).",
     "bad_clip_skip": "CLIP skip must be between 1 and 12 (got {value}).",
+    "bad_emphasis": "Unknown emphasis mode '{value}'. Choose one of: {choices}.",
     "unknown_sampler": "Unknown sampler '{name}'. Choose one of: {choices}.",
     "unknown_schedule": "Unknown schedule type '{name}'. Choose one of: {choices}.",
     # models

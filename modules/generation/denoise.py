@@ -16,7 +16,7 @@ from modules.errors import Interrupted
 if TYPE_CHECKING:
     import torch
 
-    from modules.generation.conditioning import Conditioning
+    from modules.generation.conditioning import ComposableConditioning, Conditioning
     from modules.jobs import Progress
     from modules.model_manager.loaded_model import LoadedModel
 
@@ -33,14 +33,14 @@ class DenoiseState:
     total_steps: int
     timestep: Any
     latents: torch.Tensor
-    cond: Conditioning
+    cond: Conditioning | ComposableConditioning  # ComposableConditioning for AND / :weight prompts
     uncond: Conditioning
     cfg_scale: float
     noise_pred: torch.Tensor | None = None
 
 
 Hook = Callable[[DenoiseState], None]
-CondSchedule = Callable[[int, int], tuple["Conditioning", "Conditioning"]]
+CondSchedule = Callable[[int, int], tuple["Conditioning | ComposableConditioning", "Conditioning"]]
 
 
 @dataclass
@@ -69,13 +69,44 @@ def _added_cond(model: LoadedModel, cond: Conditioning, width: int, height: int)
     return {"text_embeds": cond.pooled, "time_ids": time_ids.repeat(cond.embeds.shape[0], 1)}
 
 
-def _cat(a: Conditioning, b: Conditioning) -> Conditioning:
+def _cat(conds: list[Conditioning]) -> Conditioning:
     import torch
 
     from modules.generation.conditioning import Conditioning
 
-    pooled = torch.cat([a.pooled, b.pooled]) if a.pooled is not None and b.pooled is not None else None
-    return Conditioning(embeds=torch.cat([a.embeds, b.embeds]), pooled=pooled)
+    pooled = [c.pooled for c in conds]
+    joined = torch.cat(pooled) if all(p is not None for p in pooled) else None  # type: ignore[arg-type]
+    return Conditioning(embeds=torch.cat([c.embeds for c in conds]), pooled=joined)
+
+
+def _weighted_parts(cond: Conditioning | ComposableConditioning) -> list[tuple[Conditioning, float]]:
+    from modules.generation.conditioning import ComposableConditioning
+
+    return list(cond.parts) if isinstance(cond, ComposableConditioning) else [(cond, 1.0)]
+
+
+def _predict(model: LoadedModel, latents: torch.Tensor, t: Any, conds: list[Conditioning], width: int,
+             height: int) -> list[torch.Tensor]:
+    """One UNet prediction per conditioning, those with the same token count in one batched call.
+
+    Conditionings of different lengths (a long prompt with a short negative one) run separately,
+    as A1111 does by default.
+    """
+    import torch
+
+    by_length: dict[int, list[int]] = {}
+    for index, cond in enumerate(conds):
+        by_length.setdefault(int(cond.embeds.shape[1]), []).append(index)
+    results: list[torch.Tensor | None] = [None] * len(conds)
+    for indexes in by_length.values():
+        group = _cat([conds[i] for i in indexes])
+        model_in = torch.cat([latents] * len(indexes))
+        with torch.no_grad():
+            out = model.unet(model_in, t, encoder_hidden_states=group.embeds,
+                             added_cond_kwargs=_added_cond(model, group, width, height)).sample
+        for index, chunk in zip(indexes, out.chunk(len(indexes)), strict=True):
+            results[index] = chunk
+    return results  # type: ignore[return-value]
 
 
 def denoise(
@@ -94,10 +125,11 @@ def denoise(
     """Run the sampler from latents (already noised) to clean latents.
 
     conditioning(step, total) returns (cond, uncond) for that step, so prompt schedules can switch
-    mid-way. With CFG scale 1 the unconditional pass is skipped (same result, half the work).
+    mid-way. cond may be a ComposableConditioning (AND): the guided prediction is then
+    uncond + cfg * sum(weight * (cond_k - uncond)). With CFG scale 1 and a plain prompt the
+    unconditional pass is skipped (same result, half the work).
     Raises Interrupted or SkipBatch when the user asks.
     """
-    import torch
 
     hooks = hooks or Hooks()
     scheduler.set_timesteps(steps, device=latents.device)
@@ -119,16 +151,16 @@ def denoise(
         state = DenoiseState(step=i, total_steps=total, timestep=t, latents=latents, cond=cond, uncond=uncond,
                              cfg_scale=cfg_scale)
         hooks.run(HookPoint.PRE_STEP, state)
-        guided = state.cfg_scale != 1.0
-        both = _cat(state.uncond, state.cond) if guided else state.cond
-        model_in = torch.cat([state.latents] * 2) if guided else state.latents
-        model_in = scheduler.scale_model_input(model_in, t)
-        with torch.no_grad():
-            out = model.unet(model_in, t, encoder_hidden_states=both.embeds,
-                             added_cond_kwargs=_added_cond(model, both, width, height)).sample
+        parts = _weighted_parts(state.cond)
+        guided = state.cfg_scale != 1.0 or len(parts) != 1 or parts[0][1] != 1.0
+        conds = [state.uncond, *(part for part, _ in parts)] if guided else [parts[0][0]]
+        model_in = scheduler.scale_model_input(state.latents, t)
+        preds = _predict(model, model_in, t, conds, width, height)
+        out = preds[0]
         if guided:
-            out_uncond, out_cond = out.chunk(2)
-            out = out_uncond + state.cfg_scale * (out_cond - out_uncond)
+            out_uncond = preds[0]
+            for pred, (_, weight) in zip(preds[1:], parts, strict=True):
+                out = out + (weight * state.cfg_scale) * (pred - out_uncond)
         state.noise_pred = out
         hooks.run(HookPoint.POST_CFG, state)
         state.latents = scheduler.step(state.noise_pred, t, state.latents, **step_kwargs).prev_sample

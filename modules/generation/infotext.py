@@ -223,4 +223,15 @@ def params_from_infotext(text: str, base: Txt2ImgParams | None = None) -> Txt2Im
         width=_int(info.get("Size-1"), base.width),
         height=_int(info.get("Size-2"), base.height),
         clip_skip=_int(info.get("Clip skip", "1"), base.clip_skip),
+        emphasis=_emphasis(info, base),
     )
+
+
+def _emphasis(info: Mapping[str, str], base: Txt2ImgParams) -> str:
+    """'Emphasis' as written; when missing, Original if a prompt uses brackets (A1111), else base's."""
+    value = info.get("Emphasis")
+    if value:
+        return value.strip()
+    if any(ch in info[key] for key in ("Prompt", "Negative prompt") for ch in "(["):
+        return "Original"
+    return base.emphasis

@@ -24,9 +24,11 @@ class Txt2ImgParams:
     batch_count: int = 1
     batch_size: int = 1
     clip_skip: int = 1
+    emphasis: str = "Original"  # how prompt weights act: Original, No norm, Ignore, None (A1111's setting)
 
     def validate(self) -> None:
         """Raise InvalidParams naming the first field that is out of range."""
+        from modules.generation.prompt_chunks import EMPHASIS_MODES
         from modules.samplers.registry import find_sampler, find_schedule
 
         checks: list[tuple[bool, str]] = [
@@ -38,6 +40,8 @@ class Txt2ImgParams:
             (1 <= self.batch_count <= 100, msg("bad_batch_count", value=self.batch_count)),
             (1 <= self.batch_size <= 8, msg("bad_batch_size", value=self.batch_size)),
             (1 <= self.clip_skip <= 12, msg("bad_clip_skip", value=self.clip_skip)),
+            (self.emphasis in EMPHASIS_MODES, msg("bad_emphasis", value=self.emphasis,
+                                                  choices=", ".join(EMPHASIS_MODES))),
         ]
         for ok, text in checks:
             if not ok:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,17 +46,24 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
     """
     import torch
 
-    from modules.generation.conditioning import encode_texts
     from modules.generation.grid import make_grid
     from modules.generation.infotext import create_infotext
     from modules.generation.latents import cpu_generators, decode_latents, initial_noise
     from modules.generation.outputs import dated_folder, save_grid, save_image
+    from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
+    from modules.prompt_parser import strip_comments
     from modules.samplers.registry import build_scheduler
 
     params.validate()
     model, info = app.models.require()
     seed = resolve_seed(params.seed)
-    params = params.with_seed(seed)
+    # comments are gone before anything else sees the prompts, infotext included (A1111)
+    params = replace(params, seed=seed, prompt=strip_comments(params.prompt),
+                     negative_prompt=strip_comments(params.negative_prompt))
+    plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
+    extra: dict[str, object] = {}
+    if params.emphasis != "Original" and uses_emphasis(*plan.texts()):
+        extra["Emphasis"] = params.emphasis
     size = params.batch_size
     progress.batches = params.batch_count
     progress.images_per_batch = size
@@ -65,8 +72,7 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
     result = GenerationResult()
 
     with torch.inference_mode():
-        cond = encode_texts(model, [params.prompt] * size, params.clip_skip)
-        uncond = encode_texts(model, [params.negative_prompt] * size, params.clip_skip)
+        conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis)
         for batch in range(params.batch_count):
             seeds = [seed + batch * size + j for j in range(size)]
             generators = cpu_generators(seeds)
@@ -75,7 +81,7 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
             noise = initial_noise(model, seeds, params.width, params.height, generators)
             progress.skipped = False
             try:
-                latents = denoise(model, scheduler, noise, lambda _i, _n: (cond, uncond), params.cfg_scale,
+                latents = denoise(model, scheduler, noise, conditioning, params.cfg_scale,
                                   params.steps, params.width, params.height, generators, progress, hooks)
             except SkipBatch:
                 progress.batch = batch + 1
@@ -84,7 +90,7 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
                 result.interrupted = True
                 break
             for image, image_seed in zip(decode_latents(model, latents), seeds, strict=True):
-                text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash)
+                text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, extra)
                 path = save_image(image, dated_folder(outputs, "txt2img-images", today), image_seed, text)
                 result.images.append(image)
                 result.paths.append(path)
