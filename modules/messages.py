@@ -18,6 +18,12 @@ EN: dict[str, str] = {
     "bad_emphasis": "Unknown emphasis mode '{value}'. Choose one of: {choices}.",
     "unknown_sampler": "Unknown sampler '{name}'. Choose one of: {choices}.",
     "unknown_schedule": "Unknown schedule type '{name}'. Choose one of: {choices}.",
+    # prompt tools (web UI)
+    "token_counter_title": "Tokens used / limit. Every 75 tokens start a new chunk; BREAK starts one at once.",
+    "style_name_missing": "Type a name for the style first.",
+    "style_saved": "Saved style '{name}' to {path}.",
+    "style_deleted": "Deleted style '{name}'.",
+    "style_not_found": "There is no style named '{name}'.",
     # models
     "no_checkpoint": (
         "No checkpoint is loaded. Put a .safetensors or .ckpt file (or a diffusers folder) into "
