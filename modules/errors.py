@@ -21,3 +21,11 @@ class CheckpointLoadError(UserError):
 
 class Interrupted(Exception):
     """Raised inside the denoising loop when the user pressed Interrupt."""
+
+
+class JobCancelled(UserError):
+    """A queued job was interrupted before it started; it never ran."""
+
+
+class UnsafePath(UserError):
+    """A file name from a request would leave its folder ('..', absolute path, symlink out, NUL byte)."""

@@ -39,18 +39,41 @@ EN: dict[str, str] = {
     "busy": "Another generation is running; this one waits for it.",
     "progress": "Step {step}/{total} · image {image}/{images} · {elapsed:.0f}s elapsed, ~{eta:.0f}s left",
     "saved": "Saved {count} image(s) to {folder}.",
+    "generated_not_saved": "Generated {count} image(s) (not saved).",
+    "job_cancelled": "Interrupted before it started: the job left the queue.",
+    "bad_task_id": "The task id '{value}' is already in use or not valid (1 to 64 characters).",
     "unexpected_error": "Generation failed: {error}. The app is still running; check the parameters and try again.",
     # web UI
     "bad_number": "{field} must be a number (got '{value}').",
     "bad_whole_number": "{field} must be a whole number (got '{value}').",
-    "waiting_for_job": "Waiting for the running generation to finish…",
+    "waiting_for_job": "Waiting in the queue: {ahead} job(s) before this one…",
     "starting_job": "Starting…",
     "no_model_yet": "No checkpoint loaded yet.",
     "models_refreshed": "Found {count} checkpoint(s).",
-    "api_not_available": (
-        "The REST API (--api / --nowebui) is not part of this version yet; serving the web UI only."
-    ),
     "server_stopping": "Stopping the web UI.",
+    "extensions_locked": (
+        "Shared on the network (--listen): installing or running new code (extensions) stays off. "
+        "Start with --enable-insecure-extension-access to allow it."
+    ),
+    # serving, sharing, auth
+    "port_in_use": "Could not serve on {host}:{port} ({error}). Is another copy running? Try --port.",
+    "serving": "{what} at http://{host}:{port}",
+    "bad_auth_entry": "Could not read {source}: each entry must be user:password, separated by commas.",
+    "auth_file_unreadable": "Could not read the --gradio-auth-path file {path} ({error}).",
+    "listen_without_auth": "Serving on all network interfaces without --gradio-auth: anyone on the network can use it.",
+    "unsafe_path": "The file name '{name}' is not allowed: it must stay inside its folder.",
+    # REST API
+    "api_auth_required": "This API needs a user name and password (HTTP Basic, see --api-auth).",
+    "api_bad_base64": "The field '{field}' is not valid base64 data.",
+    "api_bad_image": "The field '{field}' does not hold an image PIL can read (PNG, JPEG, WebP…).",
+    "api_broken_image": "The image in '{field}' is damaged or incomplete ({error}).",
+    "api_image_too_large": "The image in '{field}' is too large ({width}x{height}).",
+    "api_body_too_large": "The request body is larger than {limit} MB.",
+    "api_unsupported": "The field '{field}' asks for a feature this version does not have yet; leave it at its default.",
+    "api_unknown_task": "No task '{id}' of yours is queued, running or recently finished.",
+    "unknown_style": "Unknown style '{name}'; GET /sdapi/v1/prompt-styles lists the styles.",
+    "bad_option": "The option '{key}' cannot be set to {value!r}.",
+    "option_fixed": "The option '{key}' is fixed to {value!r} in this version.",
 }
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from modules.app import App
-    from modules.jobs import Progress
+    from modules.jobs import Job, Progress
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,20 @@ def resolve_seed(seed: int) -> int:
     return random.randint(0, MAX_SEED) if seed == -1 else seed
 
 
-def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | None = None) -> GenerationResult:
+def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | None = None, *,
+            save_images: bool = True, save_grid: bool = True) -> GenerationResult:
     """Generate params.batch_count batches of params.batch_size images. Each image is saved before it is returned.
 
     Image i (over all batches) gets seed + i. Interrupt keeps the images already finished.
+    save_images/save_grid False (the API's default) keep the images in memory only.
     """
     import torch
 
     from modules.generation.grid import make_grid
     from modules.generation.infotext import create_infotext
     from modules.generation.latents import cpu_generators, decode_latents, initial_noise
-    from modules.generation.outputs import dated_folder, save_grid, save_image
+    from modules.generation.outputs import dated_folder, save_image
+    from modules.generation.outputs import save_grid as write_grid
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
     from modules.prompt_parser import strip_comments
     from modules.samplers.registry import build_scheduler
@@ -91,23 +94,35 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
                 break
             for image, image_seed in zip(decode_latents(model, latents), seeds, strict=True):
                 text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, extra)
-                path = save_image(image, dated_folder(outputs, "txt2img-images", today), image_seed, text)
+                if save_images:
+                    result.paths.append(save_image(image, dated_folder(outputs, "txt2img-images", today),
+                                                   image_seed, text))
                 result.images.append(image)
-                result.paths.append(path)
                 result.seeds.append(image_seed)
                 result.infotexts.append(text)
             progress.batch = batch + 1
 
     if len(result.images) > 1:
         result.grid = make_grid(result.images)
-        result.grid_path = save_grid(result.grid, dated_folder(outputs, "txt2img-grids", today), result.infotexts[0])
+        if save_grid:
+            result.grid_path = write_grid(result.grid, dated_folder(outputs, "txt2img-grids", today),
+                                         result.infotexts[0])
     folder = result.paths[0].parent if result.paths else dated_folder(outputs, "txt2img-images", today)
     total = params.batch_count * size
-    result.message = (msg("interrupted", done=len(result.images), total=total) if result.interrupted
-                      else msg("saved", count=len(result.images), folder=folder))
+    if result.interrupted:
+        result.message = msg("interrupted", done=len(result.images), total=total)
+    elif save_images:
+        result.message = msg("saved", count=len(result.images), folder=folder)
+    else:
+        result.message = msg("generated_not_saved", count=len(result.images))
     return result
 
 
-def run_txt2img(app: App, params: Txt2ImgParams, hooks: Hooks | None = None) -> GenerationResult:
-    """txt2img through the app's job queue (one generation at a time, shared progress)."""
-    return app.jobs.run("txt2img", lambda progress: txt2img(app, params, progress, hooks))
+def submit_txt2img(app: App, params: Txt2ImgParams, owner: str = "", hooks: Hooks | None = None) -> Job[GenerationResult]:
+    """Queue txt2img in the app's job queue; returns the Job (its own progress, position, Interrupt) at once."""
+    return app.jobs.submit("txt2img", lambda progress: txt2img(app, params, progress, hooks), owner=owner)
+
+
+def run_txt2img(app: App, params: Txt2ImgParams, hooks: Hooks | None = None, owner: str = "") -> GenerationResult:
+    """txt2img through the app's job queue: waits for its turn and for the result."""
+    return submit_txt2img(app, params, owner, hooks).result()

@@ -1,15 +1,14 @@
 """The txt2img tab: prompt, parameters, Generate/Interrupt/Skip, progress bar, gallery and infotext.
 
-Generate runs run_txt2img(app, params) in a worker thread and, while it runs, yields the job's
-progress every POLL_SECONDS; then the gallery (grid first when there is one, as A1111 does), the
-infotext of the first image and the result message. Interrupt and Skip are not queued, so they act
-at once while Generate is running.
+Generate submits txt2img to the shared job queue as this browser session's job and, while it waits,
+shows its place in the queue, then its own progress every POLL_SECONDS; then the gallery (grid
+first when there is one, as A1111 does), the infotext of the first image and the result message.
+Interrupt and Skip are not queued, so they act at once; they touch only this session's jobs.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +58,12 @@ def gallery_info(result: GenerationResult) -> tuple[list[str], dict[str, list[An
         infotexts.insert(0, result.infotexts[0])
         seeds.insert(0, result.seeds[0])
     return items, {"infotexts": infotexts, "seeds": seeds}
+
+
+def session_owner(request: gr.Request | None) -> str:
+    """The job owner key of one browser session (one page load); 'ui:local' when called without one."""
+    session = getattr(request, "session_hash", None) if request is not None else None
+    return f"ui:{session or 'local'}"
 
 
 def _build_components() -> Txt2ImgTab:
@@ -121,57 +126,51 @@ def _build_components() -> Txt2ImgTab:
 
 def build_txt2img_tab(app: App) -> Txt2ImgTab:
     """Create the tab's components (inside the caller's Tab context) and wire their handlers."""
-    from modules.generation.txt2img import run_txt2img
+    from modules.generation import txt2img as txt2img_module
 
     tab = _build_components()
     binding = tab.binding
 
-    def generate(**fields: Any):  # noqa: ANN202 - a generator of {component: value} updates
+    def generate(request: gr.Request | None = None, **fields: Any):  # noqa: ANN202 - yields {component: value}
         try:
             params = binding.params(fields)
             params.validate()
         except UserError as e:
             yield {tab.progress: "", tab.message: message_html(str(e), "error")}
             return
-        box: dict[str, Any] = {}
-        waiting = app.jobs.busy
-        before = app.jobs.progress
-
-        def work() -> None:
-            try:
-                box["result"] = run_txt2img(app, params)
-            except BaseException as e:  # noqa: BLE001 - handed to the UI thread below
-                box["error"] = e
-
-        worker = threading.Thread(target=work, name="txt2img-ui", daemon=True)
-        worker.start()
-        yield {tab.message: "", tab.progress: progress_html(0, msg("waiting_for_job" if waiting else "starting_job"))}
-        while True:
-            worker.join(POLL_SECONDS)
-            if not worker.is_alive():
-                break
-            current = app.jobs.progress
-            if current is before or not current.active:
-                continue
-            yield {tab.progress: job_progress_html(current)}
-        error = box.get("error")
-        if isinstance(error, UserError):
-            yield {tab.progress: "", tab.message: message_html(str(error), "error")}
+        job = txt2img_module.submit_txt2img(app, params, owner=session_owner(request))
+        ahead = app.jobs.position(job)
+        first = msg("waiting_for_job", ahead=ahead) if ahead else msg("starting_job")
+        yield {tab.message: "", tab.progress: progress_html(0, first)}
+        shown = first
+        while not job.wait(POLL_SECONDS):
+            ahead = app.jobs.position(job)
+            if ahead:
+                text = msg("waiting_for_job", ahead=ahead)
+                if text != shown:
+                    shown = text
+                    yield {tab.progress: progress_html(0, text)}
+            elif job.progress.active and job.progress.total_steps:
+                yield {tab.progress: job_progress_html(job.progress)}
+        try:
+            result = job.result()
+        except UserError as e:
+            yield {tab.progress: "", tab.message: message_html(str(e), "error")}
             return
-        if error is not None:
-            log.error("txt2img failed", exc_info=error)
-            text = msg("unexpected_error", error=f"{type(error).__name__}: {error}")
+        except Exception as e:  # noqa: BLE001 - shown to the user; the queue has already moved on
+            log.error("txt2img failed", exc_info=e)
+            text = msg("unexpected_error", error=f"{type(e).__name__}: {e}")
             yield {tab.progress: "", tab.message: message_html(text, "error")}
             return
-        items, info = gallery_info(box["result"])
+        items, info = gallery_info(result)
         yield {tab.progress: "", tab.gallery: items, tab.infotext: info["infotexts"][0] if items else "",
-               tab.message: message_html(box["result"].message), tab.gen_info: info, tab.selected: 0}
+               tab.message: message_html(result.message), tab.gen_info: info, tab.selected: 0}
 
-    def interrupt() -> None:
-        app.jobs.interrupt()
+    def interrupt(request: gr.Request | None = None) -> None:
+        app.jobs.interrupt(owner=session_owner(request))
 
-    def skip() -> None:
-        app.jobs.skip()
+    def skip(request: gr.Request | None = None) -> None:
+        app.jobs.skip(owner=session_owner(request))
 
     def select_image(info: dict[str, Any], evt: gr.SelectData) -> tuple[Any, int]:
         texts = (info or {}).get("infotexts", [])

@@ -157,16 +157,16 @@ def test_bad_values_give_a_message_not_an_exception(sd1_app) -> None:  # noqa: A
 def test_unexpected_errors_are_shown_and_the_app_keeps_working(sd1_app, monkeypatch, caplog) -> None:  # noqa: ANN001
     import modules.generation.txt2img as txt2img
 
-    real = txt2img.run_txt2img
+    real = txt2img.txt2img
     calls = {"n": 0}
 
-    def flaky(app, params, hooks=None):  # noqa: ANN001, ANN202
+    def flaky(app, params, progress, hooks=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("boom")
-        return real(app, params, hooks)
+        return real(app, params, progress, hooks, **kwargs)
 
-    monkeypatch.setattr(txt2img, "run_txt2img", flaky)
+    monkeypatch.setattr(txt2img, "txt2img", flaky)
     demo = build_ui(sd1_app)
     message, gallery = component(demo, "txt2img_message"), component(demo, "txt2img_gallery")
     final, _ = run_generate(demo, prompt="x", seed=3, **SMALL)
@@ -240,31 +240,9 @@ def test_generate_while_another_job_runs_waits(sd1_app) -> None:  # noqa: ANN001
 
     final, _ = run_generate(demo, on_update, prompt="x", seed=5, **SMALL)
     other.join()
-    assert texts[0] == msg("waiting_for_job") and len(final[gallery]) == 1
+    assert texts[0] == msg("waiting_for_job", ahead=1) and len(final[gallery]) == 1
 
 
 def test_progress_html_escapes_and_clamps() -> None:
     page = progress_html(1.7, "<b>Step</b>")
     assert 'style="width: 100.0%"' in page and "&lt;b&gt;Step&lt;/b&gt;" in page
-
-
-@pytest.mark.parametrize("flag", ["api", "nowebui"])
-def test_api_flags_are_logged_as_not_available_yet(make_app, monkeypatch, caplog, flag: str) -> None:  # noqa: ANN001
-    import modules.server as server
-
-    app = make_app((), load=False)
-    setattr(app.settings, flag, True)
-    closed: list[bool] = []
-
-    class FakeDemo:
-        def close(self) -> None:
-            closed.append(True)
-
-    monkeypatch.setattr(server, "build", lambda _app: FakeDemo())
-    monkeypatch.setattr(server, "launch", lambda _app, _demo: None)
-    stop = threading.Event()
-    ready: list[bool] = []
-    stop.set()
-    assert server.serve(app, on_ready=lambda: ready.append(True), stop=stop) == 0
-    assert ready == [True] and closed == [True]
-    assert msg("api_not_available") in caplog.text
