@@ -57,6 +57,11 @@ def _pickle_error_reason(exc: BaseException) -> str:
             "the file contains Python code that is not allowed (pickle refused: it asks to run "
             f"'{match.group(1)}'). Use a .safetensors version of this model instead"
         )
+    if "WeightsUnpickler error" in text:  # an opcode or object type that plain weights never need
+        return (
+            "the file contains Python objects that are not allowed (pickle refused: not plain weights). "
+            "Use a .safetensors version of this model instead"
+        )
     return "the file is damaged or incomplete, or not a PyTorch checkpoint"
 
 
