@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _after_start(app, start: float, log: logging.Logger) -> None:  # noqa: ANN001
-    log.info("UI ready at http://%s:%d in %.1fs; loading the model in the background",
-             "127.0.0.1" if not app.settings.listen else "0.0.0.0", app.settings.port, time.monotonic() - start)
+    log.info("%s ready at http://%s:%d in %.1fs; loading the model in the background",
+             "API" if app.settings.nowebui else "UI", app.settings.host, app.settings.port, time.monotonic() - start)
     threading.Thread(target=app.load_default_model, name="model-loader", daemon=True).start()
 
 

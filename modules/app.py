@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from modules.devices import DevicePlan, plan_devices
 from modules.errors import UserError
 from modules.jobs import JobQueue
 from modules.model_manager.folders import HashCache, ModelFolders
 from modules.model_manager.manager import ModelManager
+from modules.options import Options
 from modules.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class App:
     folders: ModelFolders
     models: ModelManager
     jobs: JobQueue
+    options: Options = field(default_factory=Options)  # A1111 option keys the backend honours
 
     def refresh_models(self) -> list[str]:
         """Re-scan the model folders; returns the checkpoint titles."""

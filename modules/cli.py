@@ -11,9 +11,17 @@ from modules.settings import PROJECT_ROOT, Settings
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="webui.py", description="Stable Diffusion web UI")
     p.add_argument("--listen", action="store_true", help="serve on all network interfaces (LAN use) instead of 127.0.0.1")
-    p.add_argument("--port", type=int, default=7860, help="port to serve on (default 7860)")
-    p.add_argument("--api", action="store_true", help="also serve the REST API")
+    p.add_argument("--port", type=int, default=None, help="port to serve on (default 7860; 7861 with --nowebui)")
+    p.add_argument("--api", action="store_true", help="also serve the REST API (/sdapi/v1, schema at /docs)")
     p.add_argument("--nowebui", action="store_true", help="serve the REST API only, without the web UI")
+    p.add_argument("--gradio-auth", default=None, metavar="USER:PASS[,USER2:PASS2]",
+                   help="log-in needed for the web UI")
+    p.add_argument("--gradio-auth-path", type=Path, default=None, metavar="FILE",
+                   help="file of user:pass entries (commas or one per line) for the web UI log-in")
+    p.add_argument("--api-auth", default=None, metavar="USER:PASS[,USER2:PASS2]",
+                   help="HTTP Basic credentials needed for every REST API route")
+    p.add_argument("--enable-insecure-extension-access", action="store_true",
+                   help="allow installing/running new code (extensions) even when shared with --listen")
     p.add_argument("--data-dir", type=Path, default=PROJECT_ROOT, help="base folder for models/, embeddings/ and outputs/")
     p.add_argument("--ckpt-dir", type=Path, action="append", default=[], help="extra folder of checkpoints (repeatable)")
     p.add_argument("--vae-dir", type=Path, default=None, help="folder of VAE files (default models/VAE)")
@@ -39,9 +47,13 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         embeddings_dir=args.embeddings_dir,
         ckpt=args.ckpt.resolve() if args.ckpt else None,
         listen=args.listen,
-        port=args.port,
+        port=args.port if args.port is not None else (7861 if args.nowebui else 7860),
         api=args.api,
         nowebui=args.nowebui,
+        gradio_auth=args.gradio_auth,
+        gradio_auth_path=args.gradio_auth_path.resolve() if args.gradio_auth_path else None,
+        api_auth=args.api_auth,
+        enable_insecure_extension_access=args.enable_insecure_extension_access,
         device=args.device,
         precision=args.precision,
         no_half_vae=args.no_half_vae,

@@ -72,8 +72,8 @@ EN: dict[str, str] = {
     "api_unsupported": "The field '{field}' asks for a feature this version does not have yet; leave it at its default.",
     "api_unknown_task": "No task '{id}' of yours is queued, running or recently finished.",
     "unknown_style": "Unknown style '{name}'; GET /sdapi/v1/prompt-styles lists the styles.",
-    "bad_option": "The option '{key}' cannot be set to {value!r}.",
-    "option_fixed": "The option '{key}' is fixed to {value!r} in this version.",
+    "bad_option": "The option '{option}' cannot be set to {value!r}.",
+    "option_fixed": "The option '{option}' is fixed to {value!r} in this version.",
 }
 
 

@@ -22,9 +22,13 @@ class Settings:
     embeddings_dir: Path | None = None
     ckpt: Path | None = None  # file to load first
     listen: bool = False
-    port: int = 7860
+    port: int = 7860  # --nowebui without --port serves on 7861, as A1111 does
     api: bool = False
     nowebui: bool = False
+    gradio_auth: str | None = None  # "user:pass,user2:pass2" for the web UI
+    gradio_auth_path: Path | None = None  # file with the same format (commas or one pair per line)
+    api_auth: str | None = None  # "user:pass[,...]": HTTP Basic on every /sdapi route
+    enable_insecure_extension_access: bool = False  # allow installing/running new code even with --listen
     device: Device = "auto"
     precision: Precision = "auto"
     no_half_vae: bool = False
@@ -60,6 +64,15 @@ class Settings:
     @property
     def host(self) -> str:
         return "0.0.0.0" if self.listen else "127.0.0.1"
+
+    @property
+    def extensions_allowed(self) -> bool:
+        """Installing or running new code: on for local use, off when shared unless explicitly allowed."""
+        return not self.listen or self.enable_insecure_extension_access
+
+    @property
+    def api_enabled(self) -> bool:
+        return self.api or self.nowebui
 
     def ensure_folders(self) -> None:
         """Create the A1111 folder layout under data_dir (nothing is deleted)."""

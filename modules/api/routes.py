@@ -1,0 +1,220 @@
+"""create_api(app): the /sdapi/v1 routes as one APIRouter. Every route is a closure over app.
+
+Who is asking: with --api-auth, the HTTP Basic user name; without it, all API callers are one user.
+Jobs carry that owner, so /progress, /interrupt and /skip act on the caller's own jobs only and never
+on a UI session's job (see modules/jobs.py). /progress?id_task=... looks at one of the caller's jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+
+from modules.api import lists
+from modules.api.auth import Credentials, basic_auth_user
+from modules.api.images import ApiError, decode_image, encode_png
+from modules.api.schemas import (
+    EmbeddingsResponse,
+    HypernetworkItem,
+    LoraItem,
+    MemoryResponse,
+    PNGInfoRequest,
+    PNGInfoResponse,
+    ProgressResponse,
+    PromptStyleItem,
+    SamplerItem,
+    SchedulerItem,
+    SDModelItem,
+    SDVaeItem,
+    StableDiffusionProcessingTxt2Img,
+    TextToImageResponse,
+    UpscalerItem,
+)
+from modules.app import App
+from modules.errors import JobCancelled
+from modules.jobs import Job
+from modules.messages import msg
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/sdapi/v1"
+API_OWNER = "api:"
+
+
+def owner_dependency(pairs: Credentials) -> Any:
+    """FastAPI dependency: the caller's owner key; 401 without valid credentials when pairs are set."""
+
+    def caller(request: Request) -> str:
+        if not pairs:
+            return API_OWNER
+        user = basic_auth_user(request, pairs)
+        if user is None:
+            raise HTTPException(401, detail=msg("api_auth_required"), headers={"WWW-Authenticate": "Basic"})
+        return API_OWNER + user
+
+    return caller
+
+
+def progress_body(app: App, job: Job[Any] | None, with_image: bool) -> dict[str, Any]:
+    """A1111's progress shape for one job (or the idle shape), plus id_task/status/queue_position in state."""
+    if job is None:
+        return {"progress": 0.0, "eta_relative": 0.0, "state": {}, "current_image": None, "textinfo": None}
+    p = job.progress
+    position = app.jobs.position(job)
+    state = {
+        "skipped": p.skipped, "interrupted": p.interrupted, "stopping_generation": False,
+        "job": job.name if not job.done else "", "job_count": p.batches,
+        "job_timestamp": time.strftime("%Y%m%d%H%M%S", time.localtime(job.submitted)),
+        "job_no": p.batch, "sampling_step": p.step, "sampling_steps": p.total_steps, "id_task": job.id,
+        "status": job.state, "queue_position": position,
+    }
+    if job.state == "queued":
+        return {"progress": 0.0, "eta_relative": 0.0, "state": state, "current_image": None,
+                "textinfo": msg("waiting_for_job", ahead=position)}
+    if job.done:
+        return {"progress": 1.0 if job.state == "done" else 0.0, "eta_relative": 0.0, "state": state,
+                "current_image": None, "textinfo": None}
+    image = p.preview if with_image else None
+    preview = encode_png(image, None) if image is not None and hasattr(image, "save") else None
+    return {"progress": p.fraction(), "eta_relative": p.eta(), "state": state, "current_image": preview,
+            "textinfo": p.text() if p.total_steps else msg("starting_job")}
+
+
+def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
+    """The router (prefix /sdapi/v1); pairs: --api-auth credentials (None or [] = open)."""
+    from modules.api import generate
+
+    caller = owner_dependency(pairs or [])
+    router = APIRouter(prefix=PREFIX, dependencies=[Depends(caller)])
+
+    @router.post("/txt2img", response_model=TextToImageResponse, tags=["generation"])
+    def txt2img(req: StableDiffusionProcessingTxt2Img, owner: str = Depends(caller)) -> dict[str, Any]:
+        params = generate.prepare(app, req)
+        job = generate.submit(app, req, params, owner)
+        try:
+            outcome = job.result()
+        except JobCancelled:
+            return generate.cancelled_body(req, params)
+        return generate.response_body(outcome, req)
+
+    @router.get("/progress", response_model=ProgressResponse, tags=["generation"])
+    def progress(skip_current_image: bool = False, id_task: str | None = None,
+                 owner: str = Depends(caller)) -> dict[str, Any]:
+        if id_task is not None:
+            job = app.jobs.get(id_task)
+            if job is None or job.owner != owner:
+                raise ApiError(msg("api_unknown_task", id=id_task[:64]), status=404)
+        else:
+            mine = app.jobs.jobs(owner)
+            job = mine[0] if mine else None
+        return progress_body(app, job, not skip_current_image)
+
+    @router.post("/interrupt", tags=["generation"])
+    def interrupt(id_task: str | None = None, owner: str = Depends(caller)) -> dict[str, Any]:
+        app.jobs.interrupt(job_id=id_task, owner=owner)
+        return {}
+
+    @router.post("/skip", tags=["generation"])
+    def skip(id_task: str | None = None, owner: str = Depends(caller)) -> dict[str, Any]:
+        app.jobs.skip(job_id=id_task, owner=owner)
+        return {}
+
+    @router.get("/options", tags=["options"])
+    def get_options() -> dict[str, Any]:
+        info = app.models.current_info
+        return {**app.options.as_dict(), "sd_model_checkpoint": info.title if info else None,
+                "sd_checkpoint_hash": info.sha256 if info else None}
+
+    @router.post("/options", tags=["options"])
+    def set_options(values: dict[str, Any] = Body(...), owner: str = Depends(caller)) -> None:  # noqa: B008
+        checkpoint = values.get("sd_model_checkpoint")
+        if checkpoint is not None and (not isinstance(checkpoint, str) or app.folders.find_checkpoint(checkpoint) is None):
+            raise ApiError(msg("checkpoint_not_found", name=str(checkpoint)[:200]), status=404)
+        rest = {k: v for k, v in values.items() if k not in ("sd_model_checkpoint", "sd_checkpoint_hash")}
+        for key, value in rest.items():
+            app.options.check(key, value)
+        if checkpoint:
+            app.jobs.run("load-checkpoint", lambda _p: app.models.load(checkpoint), owner=owner)
+        unknown = app.options.update(rest)
+        if unknown:
+            log.info("options not used by this version, ignored: %s", ", ".join(sorted(unknown)[:20]))
+        return None
+
+    @router.get("/sd-models", response_model=list[SDModelItem], tags=["models"])
+    def sd_models() -> list[dict[str, Any]]:
+        return lists.sd_models(app)
+
+    @router.get("/sd-vae", response_model=list[SDVaeItem], tags=["models"])
+    def sd_vae() -> list[dict[str, Any]]:
+        return lists.sd_vaes(app)
+
+    @router.get("/samplers", response_model=list[SamplerItem], tags=["models"])
+    def samplers() -> list[dict[str, Any]]:
+        from modules.samplers.registry import SAMPLERS
+
+        return [{"name": s.name, "aliases": list(s.aliases), "options": {}} for s in SAMPLERS]
+
+    @router.get("/schedulers", response_model=list[SchedulerItem], tags=["models"])
+    def schedulers() -> list[dict[str, Any]]:
+        from modules.samplers.registry import SCHEDULES
+
+        return [{"name": s.name, "label": s.label, "aliases": list(s.aliases) or None, "default_rho": -1,
+                 "need_inner_model": False} for s in SCHEDULES]
+
+    @router.get("/upscalers", response_model=list[UpscalerItem], tags=["models"])
+    def upscalers() -> list[dict[str, Any]]:
+        return []  # no upscaler exists in this version yet
+
+    @router.get("/loras", response_model=list[LoraItem], tags=["models"])
+    def loras() -> list[dict[str, Any]]:
+        return lists.loras(app)
+
+    @router.get("/embeddings", response_model=EmbeddingsResponse, tags=["models"])
+    def embeddings() -> dict[str, Any]:
+        return lists.embeddings(app)
+
+    @router.get("/hypernetworks", response_model=list[HypernetworkItem], tags=["models"])
+    def hypernetworks() -> list[dict[str, Any]]:
+        return lists.hypernetworks(app)
+
+    @router.get("/prompt-styles", response_model=list[PromptStyleItem], tags=["models"])
+    def prompt_styles() -> list[dict[str, Any]]:
+        return lists.prompt_styles(app)
+
+    @router.post("/refresh-checkpoints", tags=["models"])
+    def refresh_checkpoints() -> None:
+        app.refresh_models()
+
+    @router.post("/refresh-loras", tags=["models"])
+    def refresh_loras() -> None:
+        return None  # the LoRA list is read from the folder on every request
+
+    @router.post("/refresh-vae", tags=["models"])
+    def refresh_vae() -> None:
+        return None
+
+    @router.post("/refresh-embeddings", tags=["models"])
+    def refresh_embeddings() -> None:
+        return None
+
+    @router.post("/png-info", response_model=PNGInfoResponse, tags=["tools"])
+    def png_info(req: PNGInfoRequest) -> dict[str, Any]:
+        from modules.generation.infotext import parse_infotext
+        from modules.generation.outputs import read_png_infotext
+
+        if not req.image.strip():
+            return {"info": "", "items": {}, "parameters": {}}
+        image = decode_image(req.image, "image")
+        text = read_png_infotext(image) or ""
+        items = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)[:1000])
+                 for k, v in image.info.items() if k != "parameters" and k not in ("exif", "icc_profile")}
+        return {"info": text, "items": items, "parameters": parse_infotext(text) if text else {}}
+
+    @router.get("/memory", response_model=MemoryResponse, tags=["tools"])
+    def memory() -> dict[str, Any]:
+        return lists.memory()
+
+    return router

@@ -1,0 +1,260 @@
+"""Request and response bodies of the REST API, with A1111's field names, types and defaults.
+
+Hand-written pydantic models (A1111 v1.10.1, see the compatibility reference §9). API defaults differ
+from UI defaults on purpose, as in A1111: sampler Euler (sampler_index) and 50 steps.
+StableDiffusionProcessingTxt2Img.to_params() turns a request into the backend's Txt2ImgParams; the
+mapping tables below are checked against Txt2ImgParams by a test, so the two stay in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from modules.errors import InvalidParams
+from modules.generation.params import Txt2ImgParams
+from modules.messages import msg
+
+MAX_PROMPT_CHARS = 32_768
+MAX_STYLES = 64
+
+# request field -> Txt2ImgParams field (sampler_name also falls back to sampler_index)
+REQUEST_FIELDS: dict[str, str] = {
+    "prompt": "prompt",
+    "negative_prompt": "negative_prompt",
+    "sampler_name": "sampler_name",
+    "scheduler": "scheduler",
+    "steps": "steps",
+    "cfg_scale": "cfg_scale",
+    "seed": "seed",
+    "width": "width",
+    "height": "height",
+    "n_iter": "batch_count",
+    "batch_size": "batch_size",
+}
+
+# fields that ask for a feature this version does not have: (field, value that means "not asked for")
+UNSUPPORTED_UNLESS: tuple[tuple[str, Any], ...] = (
+    ("enable_hr", False), ("restore_faces", (None, False)), ("tiling", (None, False)),
+    ("subseed_strength", 0), ("seed_resize_from_h", (-1, 0)), ("seed_resize_from_w", (-1, 0)),
+    ("script_name", (None, "")), ("alwayson_scripts", ({}, None)), ("firstpass_image", (None, "")),
+    ("refiner_checkpoint", (None, "", "None")),
+)
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+
+class StableDiffusionProcessingTxt2Img(ApiModel):
+    prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    negative_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    styles: list[str] | None = Field(default=None, max_length=MAX_STYLES)
+    seed: int = -1
+    subseed: int = -1
+    subseed_strength: float = 0
+    seed_resize_from_h: int = -1
+    seed_resize_from_w: int = -1
+    sampler_name: str | None = None
+    scheduler: str | None = None
+    batch_size: int = 1
+    n_iter: int = 1
+    steps: int = 50
+    cfg_scale: float = 7.0
+    width: int = 512
+    height: int = 512
+    restore_faces: bool | None = None
+    tiling: bool | None = None
+    do_not_save_samples: bool = False
+    do_not_save_grid: bool = False
+    eta: float | None = None
+    denoising_strength: float | None = 0.75
+    s_min_uncond: float | None = None
+    s_churn: float | None = None
+    s_tmax: float | None = None
+    s_tmin: float | None = None
+    s_noise: float | None = None
+    override_settings: dict[str, Any] | None = None
+    override_settings_restore_afterwards: bool = True
+    refiner_checkpoint: str | None = None
+    refiner_switch_at: float | None = None
+    disable_extra_networks: bool = False
+    firstpass_image: str | None = None
+    comments: dict[str, Any] | None = None
+    enable_hr: bool = False
+    firstphase_width: int = 0
+    firstphase_height: int = 0
+    hr_scale: float = 2.0
+    hr_upscaler: str | None = None
+    hr_second_pass_steps: int = 0
+    hr_resize_x: int = 0
+    hr_resize_y: int = 0
+    hr_checkpoint_name: str | None = None
+    hr_sampler_name: str | None = None
+    hr_scheduler: str | None = None
+    hr_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    hr_negative_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    force_task_id: str | None = Field(default=None, max_length=64)
+    sampler_index: str = "Euler"
+    script_name: str | None = None
+    script_args: list[Any] = Field(default_factory=list)
+    send_images: bool = True
+    save_images: bool = False
+    alwayson_scripts: dict[str, Any] = Field(default_factory=dict)
+    infotext: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS * 2)
+
+    def check_supported(self) -> None:
+        """InvalidParams naming the first field that asks for something this version cannot do."""
+        for name, allowed in UNSUPPORTED_UNLESS:
+            value = getattr(self, name)
+            ok = value in allowed if isinstance(allowed, tuple) else value == allowed
+            if not ok:
+                raise InvalidParams(msg("api_unsupported", field=name))
+
+    def to_params(self, option_defaults: dict[str, Any] | None = None) -> Txt2ImgParams:
+        """Txt2ImgParams for this request (not validated; styles are applied by the caller).
+
+        Precedence per field: the request's own value > values parsed from `infotext` (for fields the
+        request did not set) > API defaults; option fields (clip skip, emphasis) come from
+        override_settings, then the infotext, then the server's options.
+        """
+        from modules.generation.infotext import params_from_infotext
+        from modules.options import generation_option_keys
+        from modules.samplers.registry import split_legacy_name
+
+        sampler = self.sampler_name or self.sampler_index
+        sampler, schedule = split_legacy_name(sampler, self.scheduler or "Automatic")
+        values: dict[str, Any] = {target: getattr(self, source) for source, target in REQUEST_FIELDS.items()}
+        values.update(sampler_name=sampler, scheduler=schedule)
+        params = replace(Txt2ImgParams(), **(option_defaults or {}))
+        if self.infotext:
+            parsed = params_from_infotext(self.infotext, params)
+            explicit = {REQUEST_FIELDS[f] for f in self.model_fields_set if f in REQUEST_FIELDS}
+            if "sampler_index" in self.model_fields_set:
+                explicit.add("sampler_name")
+            for target in REQUEST_FIELDS.values():
+                if target not in explicit:
+                    values[target] = getattr(parsed, target)
+            values["clip_skip"] = parsed.clip_skip
+        overrides = self.override_settings or {}
+        for key, target in generation_option_keys().items():
+            if key in overrides:
+                values[target] = overrides[key]
+        return replace(params, **values)
+
+    def checkpoint_override(self) -> str | None:
+        value = (self.override_settings or {}).get("sd_model_checkpoint")
+        return str(value) if value else None
+
+
+class TextToImageResponse(ApiModel):
+    images: list[str] | None = Field(default=None, description="base64 PNGs (grid first when there is one)")
+    parameters: dict[str, Any]
+    info: str
+
+
+class ProgressState(ApiModel):
+    skipped: bool = False
+    interrupted: bool = False
+    stopping_generation: bool = False
+    job: str = ""
+    job_count: int = 0
+    job_timestamp: str = "0"
+    job_no: int = 0
+    sampling_step: int = 0
+    sampling_steps: int = 0
+    id_task: str | None = None
+    status: str = "idle"
+    queue_position: int = 0
+
+
+class ProgressResponse(ApiModel):
+    progress: float = Field(title="Progress", description="0..1")
+    eta_relative: float = Field(title="ETA in secs")
+    state: ProgressState
+    current_image: str | None = Field(default=None, description="base64 preview of the running image")
+    textinfo: str | None = None
+
+
+class PNGInfoRequest(ApiModel):
+    image: str = Field(description="base64 image (a data: URI is accepted)")
+
+
+class PNGInfoResponse(ApiModel):
+    info: str
+    items: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class SamplerItem(ApiModel):
+    name: str
+    aliases: list[str]
+    options: dict[str, str]
+
+
+class SchedulerItem(ApiModel):
+    name: str
+    label: str
+    aliases: list[str] | None = None
+    default_rho: float | None = -1
+    need_inner_model: bool | None = False
+
+
+class UpscalerItem(ApiModel):
+    name: str
+    model_name: str | None = None
+    model_path: str | None = None
+    model_url: str | None = None
+    scale: float | None = None
+
+
+class SDModelItem(ApiModel):
+    title: str
+    model_name: str
+    hash: str | None = None
+    sha256: str | None = None
+    filename: str
+    config: str | None = None
+
+
+class SDVaeItem(ApiModel):
+    model_name: str
+    filename: str
+
+
+class LoraItem(ApiModel):
+    name: str
+    alias: str
+    path: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class HypernetworkItem(ApiModel):
+    name: str
+    path: str | None = None
+
+
+class PromptStyleItem(ApiModel):
+    name: str
+    prompt: str | None = None
+    negative_prompt: str | None = None
+
+
+class EmbeddingItem(ApiModel):
+    step: int | None = None
+    sd_checkpoint: str | None = None
+    sd_checkpoint_name: str | None = None
+    shape: int | None = None
+    vectors: int | None = None
+
+
+class EmbeddingsResponse(ApiModel):
+    loaded: dict[str, EmbeddingItem] = Field(default_factory=dict)
+    skipped: dict[str, EmbeddingItem] = Field(default_factory=dict)
+
+
+class MemoryResponse(ApiModel):
+    ram: dict[str, Any]
+    cuda: dict[str, Any]
