@@ -22,4 +22,9 @@ def build_ui(app: App) -> Any:
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
                 build_txt2img_tab(app)
+        if not app.settings.extensions_allowed:
+            from modules.messages import msg
+            from modules.ui.progress import message_html
+
+            gr.HTML(message_html(msg("extensions_locked")), elem_id="extensions_locked", padding=False)
     return demo

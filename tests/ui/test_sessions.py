@@ -74,3 +74,13 @@ def test_each_session_sees_its_own_job_and_interrupts_only_it(sd1_app) -> None: 
     for update in alice_updates:
         final.update(update)
     assert text_of(final[message]).startswith("Interrupted:")
+
+
+def test_the_page_says_so_when_listen_locks_extensions(make_app) -> None:  # noqa: ANN001
+    app = make_app((), load=False)
+    assert not any(getattr(b, "elem_id", None) == "extensions_locked" for b in build_ui(app).blocks.values())
+    app.settings.listen = True
+    note = component(build_ui(app), "extensions_locked")
+    assert "--enable-insecure-extension-access" in text_of(note.value)
+    app.settings.enable_insecure_extension_access = True
+    assert not any(getattr(b, "elem_id", None) == "extensions_locked" for b in build_ui(app).blocks.values())
