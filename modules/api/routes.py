@@ -7,11 +7,13 @@ on a UI session's job (see modules/jobs.py). /progress?id_task=... looks at one 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 from modules.api import lists
 from modules.api.auth import Credentials, basic_auth_user
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/sdapi/v1"
 API_OWNER = "api:"
+WAIT_POLL_S = 0.05
 
 
 def owner_dependency(pairs: Credentials) -> Any:
@@ -91,14 +94,17 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
     router = APIRouter(prefix=PREFIX, dependencies=[Depends(caller)])
 
     @router.post("/txt2img", response_model=TextToImageResponse, tags=["generation"])
-    def txt2img(req: StableDiffusionProcessingTxt2Img, owner: str = Depends(caller)) -> dict[str, Any]:
-        params = generate.prepare(app, req)
+    async def txt2img(req: StableDiffusionProcessingTxt2Img, owner: str = Depends(caller)) -> dict[str, Any]:
+        # waiting is async, so any number of queued requests holds no worker thread
+        params = await run_in_threadpool(generate.prepare, app, req)
         job = generate.submit(app, req, params, owner)
+        while not job.wait(0):
+            await asyncio.sleep(WAIT_POLL_S)
         try:
             outcome = job.result()
         except JobCancelled:
             return generate.cancelled_body(req, params)
-        return generate.response_body(outcome, req)
+        return await run_in_threadpool(generate.response_body, outcome, req)
 
     @router.get("/progress", response_model=ProgressResponse, tags=["generation"])
     def progress(skip_current_image: bool = False, id_task: str | None = None,
