@@ -57,7 +57,12 @@ def _pickle_error_reason(exc: BaseException) -> str:
             "the file contains Python code that is not allowed (pickle refused: it asks to run "
             f"'{match.group(1)}'). Use a .safetensors version of this model instead"
         )
-    if "WeightsUnpickler error" in text:  # an opcode or object type that plain weights never need
+    if "WeightsUnpickler error" in text and "Unsupported operand" in text:  # random bytes look the same
+        return (
+            "the file is damaged or incomplete, or it holds pickle instructions that are not allowed "
+            "(refused for safety). Use a .safetensors version of this model instead"
+        )
+    if "WeightsUnpickler error" in text:  # an object type that plain weights never need
         return (
             "the file contains Python objects that are not allowed (pickle refused: not plain weights). "
             "Use a .safetensors version of this model instead"
