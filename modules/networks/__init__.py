@@ -1,0 +1,1 @@
+"""The user's extra networks: textual-inversion embeddings, VAEs, LoRA, hypernetworks."""
