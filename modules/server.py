@@ -71,12 +71,13 @@ def build_http_app(app: App, demo: Any | None) -> Any:
         import gradio as gr
 
         from modules.api.auth import checker
+        from modules.ui.prompt_tools import page_head
         from modules.ui.theme import CSS, ui_theme
 
         pairs = ui_credentials(settings)
         gr.mount_gradio_app(
             http_app, demo, path="/", server_name=settings.host, server_port=settings.port,
-            auth=checker(pairs) if pairs else None, theme=ui_theme(), css=CSS,
+            auth=checker(pairs) if pairs else None, theme=ui_theme(), css=CSS, head=page_head(),
             allowed_paths=[str(settings.outputs_dir)], footer_links=["settings"], run_history=False,
             enable_monitoring=False, ssr_mode=False, pwa=False, mcp_server=False, show_error=False,
         )

@@ -24,6 +24,8 @@ CSS = """
   font-variant-numeric: tabular-nums; white-space: nowrap; }
 #txt2img_message, #sd_model_status { font-size: 0.9em; }
 #txt2img_infotext textarea { font-family: var(--font-mono); font-size: 0.85em; }
+.sd-token-counter-box { display: flex; justify-content: flex-end; margin-top: -0.4em; }
+.sd-token-counter { font-size: 0.8em; opacity: 0.75; font-variant-numeric: tabular-nums; }
 """
 
 

@@ -9,7 +9,7 @@ Interrupt and Skip are not queued, so they act at once; they touch only this ses
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -20,6 +20,14 @@ from modules.messages import msg
 from modules.samplers.registry import sampler_names, schedule_labels
 from modules.ui.binding import ParamBinding
 from modules.ui.progress import job_progress_html, message_html, progress_html
+from modules.ui.prompt_tools import (
+    PromptTools,
+    build_styles_row,
+    build_token_counter,
+    style_names,
+    styled_prompts,
+    wire_prompt_tools,
+)
 
 if TYPE_CHECKING:
     from modules.app import App
@@ -46,6 +54,7 @@ class Txt2ImgTab:
     seed: Any
     random_seed: Any
     reuse_seed: Any
+    prompt_tools: PromptTools | None = None
 
 
 def gallery_info(result: GenerationResult) -> tuple[list[str], dict[str, list[Any]]]:
@@ -66,20 +75,23 @@ def session_owner(request: gr.Request | None) -> str:
     return f"ui:{session or 'local'}"
 
 
-def _build_components() -> Txt2ImgTab:
+def _build_components(styles: list[str] | None = None) -> Txt2ImgTab:
     binding: ParamBinding[Txt2ImgParams] = ParamBinding(Txt2ImgParams)
     bind = binding.bind
     with gr.Row(elem_id="txt2img_toprow"):
         with gr.Column(scale=6, min_width=320):
             bind("prompt", gr.Textbox(label="Prompt", lines=3, max_lines=20, elem_id="txt2img_prompt",
                                       placeholder="Prompt"))
+            prompt_counter = build_token_counter("txt2img_token_counter")
             bind("negative_prompt", gr.Textbox(label="Negative prompt", lines=2, max_lines=20,
                                                elem_id="txt2img_neg_prompt", placeholder="Negative prompt"))
+            negative_counter = build_token_counter("txt2img_negative_token_counter")
         with gr.Column(scale=1, min_width=200, elem_id="txt2img_actions"):
             generate = gr.Button("Generate", variant="primary", elem_id="txt2img_generate")
             with gr.Row(elem_classes=["sd-small-buttons"]):
                 interrupt = gr.Button("Interrupt", elem_id="txt2img_interrupt", size="sm", min_width=60)
                 skip = gr.Button("Skip", elem_id="txt2img_skip", size="sm", min_width=60)
+            style_row = build_styles_row("txt2img", styles or [])
     with gr.Row(elem_id="txt2img_main"):
         with gr.Column(scale=1, min_width=320, elem_id="txt2img_settings"):
             with gr.Row():
@@ -121,19 +133,27 @@ def _build_components() -> Txt2ImgTab:
             message = gr.HTML("", elem_id="txt2img_message", padding=False)
     return Txt2ImgTab(binding=binding, generate=generate, interrupt=interrupt, skip=skip, progress=progress,
                       gallery=gallery, infotext=infotext, message=message, gen_info=gr.State({}),
-                      selected=gr.State(0), seed=seed, random_seed=random_seed, reuse_seed=reuse_seed)
+                      selected=gr.State(0), seed=seed, random_seed=random_seed, reuse_seed=reuse_seed,
+                      prompt_tools=PromptTools(prompt_counter=prompt_counter, negative_counter=negative_counter,
+                                               **style_row))
 
 
 def build_txt2img_tab(app: App) -> Txt2ImgTab:
     """Create the tab's components (inside the caller's Tab context) and wire their handlers."""
     from modules.generation import txt2img as txt2img_module
 
-    tab = _build_components()
+    tab = _build_components(style_names(app))
     binding = tab.binding
+    tools = tab.prompt_tools
+    assert tools is not None
 
     def generate(request: gr.Request | None = None, **fields: Any):  # noqa: ANN202 - yields {component: value}
+        selected_styles = fields.pop("styles", None)  # merged into the prompts now, as A1111 does
         try:
             params = binding.params(fields)
+            if selected_styles:
+                prompt, negative = styled_prompts(app, params.prompt, params.negative_prompt, selected_styles)
+                params = replace(params, prompt=prompt, negative_prompt=negative)
             params.validate()
         except UserError as e:
             yield {tab.progress: "", tab.message: message_html(str(e), "error")}
@@ -187,7 +207,7 @@ def build_txt2img_tab(app: App) -> Txt2ImgTab:
         return seeds[selected] if 0 <= selected < len(seeds) else seeds[0]
 
     outputs = [tab.progress, tab.gallery, tab.infotext, tab.message, tab.gen_info, tab.selected]
-    generate_events = dict(fn=generate, inputs_kwargs=binding.inputs(), outputs=outputs, show_progress="hidden",
+    generate_events = dict(fn=generate, inputs_kwargs={**binding.inputs(), "styles": tools.styles}, outputs=outputs, show_progress="hidden",
                            concurrency_limit=None, api_visibility="private")
     tab.generate.click(api_name="txt2img", **generate_events)
     tab.interrupt.click(interrupt, queue=False, api_name="txt2img_interrupt", api_visibility="private")
@@ -200,4 +220,7 @@ def build_txt2img_tab(app: App) -> Txt2ImgTab:
     tab.reuse_seed.click(reuse_seed, inputs=[tab.gen_info, tab.selected], outputs=tab.seed,
                          api_name="txt2img_reuse_seed", api_visibility="private", show_progress="hidden",
                          queue=False)
+    components = binding.components
+    wire_prompt_tools(app, "txt2img", tools, components["prompt"], components["negative_prompt"],
+                      components["steps"])
     return tab

@@ -126,3 +126,23 @@ def test_edit_attention_script() -> None:
     )
     result = subprocess.run(["node", "-e", harness], capture_output=True, text=True, timeout=30, check=True)
     assert json.loads(result.stdout) == [[c[4], c[5]] for c in CASES]
+
+
+def test_txt2img_tab_has_the_tools_and_generate_applies_selected_styles(make_app) -> None:  # noqa: ANN001
+    from modules.ui.blocks import build_ui
+
+    app = make_app(("sd1",))
+    StyleStore.in_data_dir(app.settings.data_dir).save([PromptStyle("Sharp", "sharp focus", "blurry")])
+    demo = build_ui(app)
+    ids = {getattr(block, "elem_id", None): block for block in demo.blocks.values()}
+    for elem_id in ("txt2img_token_counter", "txt2img_negative_token_counter", "txt2img_styles",
+                    "txt2img_style_apply", "txt2img_edit_style_name", "txt2img_edit_style_save"):
+        assert elem_id in ids
+    assert [choice[0] for choice in ids["txt2img_styles"].choices] == ["Sharp"]
+    assert _plain(_handler(demo, "txt2img_token_counter")("a (red:1.2) fox", 20)) == "3/75"
+    final: dict[Any, Any] = {}
+    for update in _handler(demo, "txt2img")(prompt="a fox", negative_prompt="", styles=["Sharp"], seed=1,
+                                            width=64, height=64, steps=1):
+        final.update(update)
+    infotext = final[ids["txt2img_infotext"]]
+    assert infotext.startswith("a fox, sharp focus\nNegative prompt: blurry\n")
