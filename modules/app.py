@@ -10,6 +10,7 @@ from modules.errors import UserError
 from modules.jobs import JobQueue
 from modules.model_manager.folders import HashCache, ModelFolders
 from modules.model_manager.manager import ModelManager
+from modules.networks.library import ExtraNetworks
 from modules.options import Options
 from modules.settings import Settings
 
@@ -24,9 +25,11 @@ class App:
     models: ModelManager
     jobs: JobQueue
     options: Options = field(default_factory=Options)  # A1111 option keys the backend honours
+    networks: ExtraNetworks = field(default_factory=ExtraNetworks)  # embeddings, VAEs, LoRA, ...
 
     def refresh_models(self) -> list[str]:
-        """Re-scan the model folders; returns the checkpoint titles."""
+        """Re-scan the model folders (extra networks too); returns the checkpoint titles."""
+        self.networks.embeddings.load(self.models.current)
         return [c.title for c in self.folders.scan()]
 
     def load_default_model(self) -> None:
@@ -50,4 +53,5 @@ def build_app(settings: Settings) -> App:
     folders = ModelFolders([settings.checkpoint_dir, *settings.ckpt_dirs],
                            HashCache(settings.data_dir / "cache" / "hashes.json"), extra_files=extra)
     plan = plan_devices(settings)
-    return App(settings=settings, devices=plan, folders=folders, models=ModelManager(folders, plan), jobs=JobQueue())
+    return App(settings=settings, devices=plan, folders=folders, models=ModelManager(folders, plan), jobs=JobQueue(),
+               networks=ExtraNetworks.for_settings(settings))

@@ -74,6 +74,9 @@ EN: dict[str, str] = {
     "unknown_style": "Unknown style '{name}'; GET /sdapi/v1/prompt-styles lists the styles.",
     "bad_option": "The option '{option}' cannot be set to {value!r}.",
     "option_fixed": "The option '{option}' is fixed to {value!r} in this version.",
+    # extra networks
+    "vae_nan_retry": "The VAE produced NaNs in half precision; the images were decoded again in full precision "
+                     "(start with --no-half-vae to skip the first try).",
 }
 
 

@@ -9,7 +9,7 @@ second encoder. Texts in one batch with fewer chunks get empty chunks (as in A11
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -147,13 +147,19 @@ def encode_texts(
     clip_skip: int = 1,
     emphasis: str = "Original",
     comma_backtrack: int = DEFAULT_COMMA_BACKTRACK,
-    find_embedding: EmbeddingFinder | None = None,
+    find_embedding: EmbeddingFinder | Sequence[EmbeddingFinder | None] | None = None,
 ) -> Conditioning:
-    """Encode each text (any length, A1111 prompt weights and BREAK) with every text encoder of the model."""
+    """Encode each text (any length, A1111 prompt weights and BREAK) with every text encoder of the model.
+
+    find_embedding: one finder for every encoder, or a sequence with one per encoder (SDXL: the
+    embeddings' clip_l vectors for the first encoder, clip_g for the second).
+    """
     import torch
 
-    per_encoder = [[prompt_chunks(tokenizer, text, emphasis, comma_backtrack, find_embedding)[0] for text in texts]
-                   for tokenizer in model.tokenizers]
+    finders = (list(find_embedding) if isinstance(find_embedding, Sequence)
+               else [find_embedding] * len(model.tokenizers))
+    per_encoder = [[prompt_chunks(tokenizer, text, emphasis, comma_backtrack, finder)[0] for text in texts]
+                   for tokenizer, finder in zip(model.tokenizers, finders, strict=True)]
     count = max(len(chunks) for per_text in per_encoder for chunks in per_text)
     steps: list[torch.Tensor] = []
     pooled: torch.Tensor | None = None

@@ -165,6 +165,11 @@ def parse_infotext(text: str) -> dict[str, str]:
     return result
 
 
+def vae_from_infotext(text: str) -> str | None:
+    """The external VAE file name an infotext records ('VAE: name'); None when the checkpoint's own was used."""
+    return parse_infotext(text).get("VAE") or None
+
+
 def _int(value: str | None, fallback: int) -> int:
     try:
         return int(str(value).strip())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
@@ -28,19 +28,42 @@ def initial_noise(model: LoadedModel, seeds: list[int], width: int, height: int,
     return noise.to(device=model.unet.device, dtype=model.unet.dtype)
 
 
-def decode_latents(model: LoadedModel, latents: torch.Tensor) -> list[Image.Image]:
-    """Latents → PIL images, via the VAE in its own dtype."""
-    import numpy as np
+def _decode(vae: Any, latents: torch.Tensor) -> torch.Tensor:
     import torch
-    from PIL import Image
 
-    vae = model.vae
     scaled = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
     shift = getattr(vae.config, "shift_factor", None)
     if shift:
         scaled = scaled + shift
     with torch.no_grad():
-        pixels = vae.decode(scaled).sample
+        return vae.decode(scaled).sample
+
+
+def decode_latents_checked(model: LoadedModel, latents: torch.Tensor) -> tuple[list[Image.Image], bool]:
+    """(images, retried): a half-precision VAE whose output has NaNs decodes again in float32.
+
+    The VAE goes back to its own dtype afterwards (half → float32 → half is exact).
+    """
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    vae = model.vae
+    pixels = _decode(vae, latents)
+    retried = False
+    if vae.dtype in (torch.float16, torch.bfloat16) and bool(torch.isnan(pixels).any()):
+        dtype = vae.dtype
+        try:
+            vae.to(torch.float32)
+            pixels = _decode(vae, latents)
+        finally:
+            vae.to(dtype)
+        retried = True
     pixels = (pixels.float() / 2 + 0.5).clamp(0, 1)
     arrays = (pixels.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
-    return [Image.fromarray(a) for a in arrays]
+    return [Image.fromarray(a) for a in arrays], retried
+
+
+def decode_latents(model: LoadedModel, latents: torch.Tensor) -> list[Image.Image]:
+    """Latents → PIL images, via the VAE in its own dtype (float32 again when half precision gives NaNs)."""
+    return decode_latents_checked(model, latents)[0]

@@ -11,7 +11,7 @@ distinct scheduled text encoded once → at each step the text in force is looke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +98,7 @@ def conditioning_schedule(
     clip_skip: int = 1,
     emphasis: str = "Original",
     comma_backtrack: int = DEFAULT_COMMA_BACKTRACK,
-    find_embedding: EmbeddingFinder | None = None,
+    find_embedding: EmbeddingFinder | Sequence[EmbeddingFinder | None] | None = None,
     encoded: dict[str, Conditioning] | None = None,
 ) -> CondSchedule:
     """The denoise() callback: (step, total) → (cond, uncond), every distinct text encoded once, now.

@@ -50,7 +50,7 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
 
     from modules.generation.grid import make_grid
     from modules.generation.infotext import create_infotext
-    from modules.generation.latents import cpu_generators, decode_latents, initial_noise
+    from modules.generation.latents import cpu_generators, decode_latents_checked, initial_noise
     from modules.generation.outputs import dated_folder, save_image
     from modules.generation.outputs import save_grid as write_grid
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
@@ -65,8 +65,12 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
                      negative_prompt=strip_comments(params.negative_prompt))
     plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
     extra: dict[str, object] = {}
-    if params.emphasis != "Original" and uses_emphasis(*plan.texts()):
-        extra["Emphasis"] = params.emphasis
+    vae = app.networks.vaes.apply(model, info.path)
+    if vae is not None:
+        extra.update(vae.infotext())
+    app.networks.embeddings.ensure_for(model)
+    used_embeddings: set[str] = set()
+    finders = app.networks.embeddings.finders(model, used_embeddings)
     size = params.batch_size
     progress.batches = params.batch_count
     progress.images_per_batch = size
@@ -75,7 +79,14 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
     result = GenerationResult()
 
     with torch.inference_mode():
-        conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis)
+        conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis,
+                                             find_embedding=finders)
+        ti_hashes = app.networks.embeddings.hashes_infotext(used_embeddings)
+        if ti_hashes:
+            extra["TI hashes"] = ti_hashes
+        if params.emphasis != "Original" and uses_emphasis(*plan.texts()):
+            extra["Emphasis"] = params.emphasis
+        nan_retry = False
         for batch in range(params.batch_count):
             seeds = [seed + batch * size + j for j in range(size)]
             generators = cpu_generators(seeds)
@@ -92,7 +103,9 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
             except Interrupted:
                 result.interrupted = True
                 break
-            for image, image_seed in zip(decode_latents(model, latents), seeds, strict=True):
+            images, retried = decode_latents_checked(model, latents)
+            nan_retry = nan_retry or retried
+            for image, image_seed in zip(images, seeds, strict=True):
                 text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, extra)
                 if save_images:
                     result.paths.append(save_image(image, dated_folder(outputs, "txt2img-images", today),
@@ -115,6 +128,8 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
         result.message = msg("saved", count=len(result.images), folder=folder)
     else:
         result.message = msg("generated_not_saved", count=len(result.images))
+    if nan_retry:
+        result.message += " " + msg("vae_nan_retry")
     return result
 
 

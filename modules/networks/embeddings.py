@@ -168,6 +168,7 @@ class EmbeddingDatabase:
     _loaded: dict[str, Embedding] = field(default_factory=dict)
     _skipped: dict[str, SkippedEmbedding] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _scanned_for: tuple[int, str] | None = None  # which model the last scan checked widths against
 
     def files(self) -> list[Path]:
         """Embedding files in the folder (recursive, hidden folders and '*.preview.*' left out)."""
@@ -195,6 +196,14 @@ class EmbeddingDatabase:
                 loaded[emb.name] = emb
         with self._lock:
             self._loaded, self._skipped = loaded, skipped
+            self._scanned_for = (id(model), str(model.path)) if model is not None else None
+
+    def ensure_for(self, model: LoadedModel) -> None:
+        """Re-scan when the model changed since the last scan (a new checkpoint may have another width)."""
+        with self._lock:
+            current = self._scanned_for == (id(model), str(model.path))
+        if not current:
+            self.load(model)
 
     def loaded(self) -> dict[str, Embedding]:
         with self._lock:

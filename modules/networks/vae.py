@@ -26,6 +26,7 @@ NONE = "None"
 VAE_FILE_SUFFIXES = (".safetensors", ".pt", ".ckpt")
 BESIDE_SUFFIXES = (".vae.safetensors", ".vae.pt", ".vae.ckpt")
 BAKED_KEY = "baked_vae_state"
+ACTIVE_KEY = "active_vae"
 LDM_PREFIX = "first_stage_model."
 
 
@@ -103,8 +104,7 @@ class VaeLibrary:
 
     folder: Path | None = None
     selected: str = AUTOMATIC
-    _active: dict[int, ActiveVae | None] = field(default_factory=dict)  # id(model) -> external VAE
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # one swap at a time
 
     def files(self) -> list[VaeFile]:
         if self.folder is None or not self.folder.is_dir():
@@ -122,6 +122,21 @@ class VaeLibrary:
                 return vae
         return None
 
+    def choice_from_infotext(self, text: str) -> str | None:
+        """The local choice matching an infotext's 'VAE' / 'VAE hash' (None: not recorded or not here)."""
+        from modules.generation.infotext import parse_infotext
+
+        info = parse_infotext(text)
+        name, short = info.get("VAE"), info.get("VAE hash")
+        if not name:
+            return None
+        found = self.find(name)
+        if found is None and short:
+            from modules.model_manager.hashing import sha256_file
+
+            found = next((f for f in self.files() if sha256_file(f.path).startswith(short)), None)
+        return found.name if found else None
+
     def resolve(self, choice: str, checkpoint: Path | None) -> Path | None:
         """The file a choice means for this checkpoint (None = the checkpoint's own VAE)."""
         if choice == AUTOMATIC:
@@ -133,9 +148,11 @@ class VaeLibrary:
             raise UserError(f"VAE '{choice}' not found in {self.folder}")
         return found.path
 
-    def active(self, model: LoadedModel) -> ActiveVae | None:
-        with self._lock:
-            return self._active.get(id(model))
+    @staticmethod
+    def active(model: LoadedModel) -> ActiveVae | None:
+        """The external VAE in this model (kept in model.extra, so it goes away with the model)."""
+        active = model.extra.get(ACTIVE_KEY)
+        return active if isinstance(active, ActiveVae) else None
 
     def select(self, choice: str) -> None:
         """Remember the user's choice (applied to the model by apply())."""
@@ -145,9 +162,13 @@ class VaeLibrary:
 
     def apply(self, model: LoadedModel, checkpoint: Path | None, choice: str | None = None) -> ActiveVae | None:
         """Put the chosen VAE into the model (no work when it is already there). Returns the external VAE."""
+        path = self.resolve(choice or self.selected, checkpoint)
+        with self._lock:
+            return self._apply_path(model, path)
+
+    def _apply_path(self, model: LoadedModel, path: Path | None) -> ActiveVae | None:
         from modules.model_manager.hashing import sha256_file
 
-        path = self.resolve(choice or self.selected, checkpoint)
         current = self.active(model)
         if (current.path if current else None) == path:
             return current
@@ -155,14 +176,12 @@ class VaeLibrary:
             baked = model.extra.get(BAKED_KEY)
             if baked is not None:
                 _copy_into(model, baked)
-            with self._lock:
-                self._active[id(model)] = None
+            model.extra[ACTIVE_KEY] = None
             return None
         state = vae_state_for(path, model)  # raises before anything changes
         if BAKED_KEY not in model.extra:
             model.extra[BAKED_KEY] = {k: v.detach().to("cpu", copy=True) for k, v in model.vae.state_dict().items()}
         _copy_into(model, state)
         active = ActiveVae(path=path, sha256=sha256_file(path))
-        with self._lock:
-            self._active[id(model)] = active
+        model.extra[ACTIVE_KEY] = active
         return active
