@@ -28,6 +28,7 @@ BESIDE_SUFFIXES = (".vae.safetensors", ".vae.pt", ".vae.ckpt")
 BAKED_KEY = "baked_vae_state"
 ACTIVE_KEY = "active_vae"
 LDM_PREFIX = "first_stage_model."
+LDM_VAE_PARTS = ("encoder.", "decoder.", "quant_conv.", "post_quant_conv.")
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,13 @@ def vae_state_for(path: Path, model: LoadedModel) -> dict[str, torch.Tensor]:
         converted = dict(sd)
     else:
         prefix = LDM_PREFIX if any(k.startswith(LDM_PREFIX) for k in sd) else ""
-        if not any(k.startswith(prefix + "decoder.") for k in sd):
+        # a full checkpoint or a training file also holds other weights (loss.*, model_ema.*): keep the VAE's
+        ldm = {k[len(prefix):]: v for k, v in sd.items()
+               if k.startswith(prefix) and k[len(prefix):].startswith(LDM_VAE_PARTS)}
+        if not any(k.startswith("decoder.") for k in ldm):
             raise UserError(f"'{path.name}' is not a VAE file (no 'decoder.*' weights)")
         try:
-            converted = convert_vae(sd, dict(model.vae.config), prefix=prefix)
+            converted = convert_vae(ldm, dict(model.vae.config), prefix="")
         except CheckpointLoadError as e:
             raise UserError(f"'{path.name}' does not fit this model's VAE: {e}") from e
     missing = [k for k in target if k not in converted]
