@@ -23,7 +23,7 @@ OPTION_FIELDS: dict[str, str] = {
 
 # options that exist with a fixed value (shown by GET /options; setting another value is refused)
 FIXED_OPTIONS: dict[str, Any] = {
-    "sd_vae": "Automatic",
+    "sd_vae": "Automatic",  # the API's /options serves and sets it from app.networks.vaes instead
     "samples_format": "png",
     "grid_format": "png",
     "eta_noise_seed_delta": 0,

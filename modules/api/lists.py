@@ -1,8 +1,7 @@
 """What the model folders hold, in the shapes of A1111's list routes. Plain folder scans, no loading.
 
-LoRA, embedding, hypernetwork and VAE loaders are not part of this version; these lists say which
-files are there (LoRA metadata and embedding sizes come from safetensors headers, which are read
-without loading any tensor). Embeddings are reported under "skipped" until a loader uses them.
+VAEs and embeddings come from app.networks (embeddings checked against the loaded model, with the
+reason a file is skipped); LoRA metadata comes from safetensors headers, read without loading tensors.
 """
 
 from __future__ import annotations
@@ -52,8 +51,7 @@ def sd_models(app: App) -> list[dict[str, Any]]:
 
 
 def sd_vaes(app: App) -> list[dict[str, Any]]:
-    root = app.settings.vae_path
-    return [{"model_name": p.relative_to(root).as_posix(), "filename": str(p)} for p in model_files(root, VAE_SUFFIXES)]
+    return [{"model_name": f.name, "filename": str(f.path)} for f in app.networks.vaes.files()]
 
 
 def _header_metadata(path: Path) -> dict[str, Any]:
@@ -80,28 +78,19 @@ def hypernetworks(app: App) -> list[dict[str, Any]]:
     return [{"name": p.stem, "path": str(p)} for p in model_files(app.settings.hypernetwork_path, NETWORK_SUFFIXES)]
 
 
-def _embedding_shape(path: Path) -> tuple[int | None, int | None]:
-    """(vector width, vector count) from a safetensors header, or (None, None)."""
-    if path.suffix.lower() != ".safetensors":
-        return None, None
-    from modules.model_manager.checkpoint_files import _read_header
-
-    try:
-        header = _read_header(path)
-    except CheckpointLoadError:
-        return None, None
-    shapes = [v.get("shape") for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
-    shapes = [s for s in shapes if isinstance(s, list) and len(s) == 2]
-    return (int(shapes[0][1]), int(shapes[0][0])) if shapes else (None, None)
-
-
 def embeddings(app: App) -> dict[str, dict[str, Any]]:
-    skipped: dict[str, Any] = {}
-    for path in model_files(app.settings.embeddings_path, EMBEDDING_SUFFIXES):
-        shape, vectors = _embedding_shape(path)
-        skipped[path.stem] = {"step": None, "sd_checkpoint": None, "sd_checkpoint_name": None, "shape": shape,
-                              "vectors": vectors}
-    return {"loaded": {}, "skipped": skipped}
+    """Loaded and skipped embeddings (A1111 shape: width of all encoders together, vector count)."""
+    db = app.networks.embeddings
+    model = app.models.current
+    if model is not None:
+        db.ensure_for(model)
+    else:
+        db.load(None)
+    loaded = {name: {"step": e.step, "sd_checkpoint": None, "sd_checkpoint_name": None,
+                     "shape": sum(e.widths.values()), "vectors": e.vector_count} for name, e in db.loaded().items()}
+    skipped = {name: {"step": None, "sd_checkpoint": None, "sd_checkpoint_name": None, "shape": e.shape,
+                      "vectors": e.vectors} for name, e in db.skipped().items()}
+    return {"loaded": loaded, "skipped": skipped}
 
 
 def prompt_styles(app: App) -> list[dict[str, str]]:

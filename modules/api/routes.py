@@ -36,7 +36,7 @@ from modules.api.schemas import (
     UpscalerItem,
 )
 from modules.app import App
-from modules.errors import JobCancelled
+from modules.errors import JobCancelled, UserError
 from modules.jobs import Job
 from modules.messages import msg
 
@@ -132,14 +132,20 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
     def get_options() -> dict[str, Any]:
         info = app.models.current_info
         return {**app.options.as_dict(), "sd_model_checkpoint": info.title if info else None,
-                "sd_checkpoint_hash": info.sha256 if info else None}
+                "sd_checkpoint_hash": info.sha256 if info else None, "sd_vae": app.networks.vaes.selected}
 
     @router.post("/options", tags=["options"])
     def set_options(values: dict[str, Any] = Body(...), owner: str = Depends(caller)) -> None:  # noqa: B008
         checkpoint = values.get("sd_model_checkpoint")
         if checkpoint is not None and (not isinstance(checkpoint, str) or app.folders.find_checkpoint(checkpoint) is None):
             raise ApiError(msg("checkpoint_not_found", name=str(checkpoint)[:200]), status=404)
-        rest = {k: v for k, v in values.items() if k not in ("sd_model_checkpoint", "sd_checkpoint_hash")}
+        vae = values.get("sd_vae")
+        if vae is not None:
+            try:
+                app.networks.vaes.select(str(vae))
+            except UserError as e:
+                raise ApiError(str(e), status=404) from None
+        rest = {k: v for k, v in values.items() if k not in ("sd_model_checkpoint", "sd_checkpoint_hash", "sd_vae")}
         for key, value in rest.items():
             app.options.check(key, value)
         if checkpoint:
@@ -200,11 +206,11 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
 
     @router.post("/refresh-vae", tags=["models"])
     def refresh_vae() -> None:
-        return None
+        return None  # the VAE list is read from the folder on every request
 
     @router.post("/refresh-embeddings", tags=["models"])
     def refresh_embeddings() -> None:
-        return None
+        app.networks.embeddings.load(app.models.current)
 
     @router.post("/png-info", response_model=PNGInfoResponse, tags=["tools"])
     def png_info(req: PNGInfoRequest) -> dict[str, Any]:

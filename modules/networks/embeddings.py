@@ -55,6 +55,8 @@ class SkippedEmbedding:
     name: str
     path: Path
     reason: str
+    shape: int | None = None  # width of all encoders together, when the file could be read
+    vectors: int | None = None
 
 
 def _as_matrix(tensor: torch.Tensor) -> torch.Tensor:
@@ -191,7 +193,8 @@ class EmbeddingDatabase:
                 continue
             reason = fit_reason(emb, widths) if widths is not None else None
             if reason:
-                skipped[emb.name] = SkippedEmbedding(emb.name, path, reason)
+                skipped[emb.name] = SkippedEmbedding(emb.name, path, reason, sum(emb.widths.values()),
+                                                     emb.vector_count)
             elif emb.name not in loaded:
                 loaded[emb.name] = emb
         with self._lock:
