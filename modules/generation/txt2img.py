@@ -54,6 +54,7 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
     from modules.generation.outputs import dated_folder, save_image
     from modules.generation.outputs import save_grid as write_grid
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
+    from modules.networks.activation import networks_applied
     from modules.prompt_parser import strip_comments
     from modules.samplers.registry import build_scheduler
 
@@ -78,7 +79,9 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
     today = date.today()
     result = GenerationResult()
 
-    with torch.inference_mode():
+    # LoRA merged / hypernetworks set for the whole generation, text encoding included; undone on exit
+    with networks_applied(app.networks, model, plan.networks) as used_networks, torch.inference_mode():
+        extra.update(used_networks.infotext)
         conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis,
                                              find_embedding=finders)
         ti_hashes = app.networks.embeddings.hashes_infotext(used_embeddings)
@@ -130,6 +133,8 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
         result.message = msg("generated_not_saved", count=len(result.images))
     if nan_retry:
         result.message += " " + msg("vae_nan_retry")
+    for notice in used_networks.notices:
+        result.message += " " + notice
     return result
 
 

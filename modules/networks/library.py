@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from modules.networks.embeddings import EmbeddingDatabase
+from modules.networks.hypernetworks import HypernetworkLibrary
+from modules.networks.lora import LoraLibrary
 from modules.networks.vae import VaeLibrary
 
 if TYPE_CHECKING:
@@ -21,9 +23,12 @@ if TYPE_CHECKING:
 class ExtraNetworks:
     embeddings: EmbeddingDatabase = field(default_factory=EmbeddingDatabase)
     vaes: VaeLibrary = field(default_factory=VaeLibrary)
+    loras: LoraLibrary = field(default_factory=LoraLibrary)
+    hypernetworks: HypernetworkLibrary = field(default_factory=HypernetworkLibrary)
 
     @staticmethod
     def for_settings(settings: Settings) -> ExtraNetworks:
         """The registries pointed at the folders named in the settings (nothing is read yet)."""
         return ExtraNetworks(embeddings=EmbeddingDatabase(settings.embeddings_path),
-                             vaes=VaeLibrary(settings.vae_path))
+                             vaes=VaeLibrary(settings.vae_path), loras=LoraLibrary(settings.lora_path),
+                             hypernetworks=HypernetworkLibrary(settings.hypernetwork_path))
