@@ -44,6 +44,24 @@ class CheckpointRow:
     status: Any
     seen: Any  # gr.State: what this browser tab last showed (title, choices, status)
     timer: Any
+    vae: Any = None  # SD VAE dropdown: Automatic / None / files in models/VAE
+
+
+def choose_vae(app: App, choice: str | None) -> tuple[str, str, str]:
+    """(value to show, message, kind) after the user picked a VAE; on failure the previous choice stays."""
+    vaes = app.networks.vaes
+    previous = vaes.selected
+    if not choice:
+        return previous, "", "info"
+    try:
+        vaes.select(choice)
+        model, info = app.models.current, app.models.current_info
+        if model is not None and info is not None:
+            vaes.apply(model, info.path)
+    except UserError as e:
+        vaes.selected = previous
+        return previous, str(e), "error"
+    return choice, f"SD VAE: {choice}", "info"
 
 
 def _seen(app: App) -> dict[str, Any]:
@@ -61,10 +79,16 @@ def build_checkpoint_row(app: App) -> CheckpointRow:
         )
         refresh = gr.Button("🔄", elem_id="refresh_sd_model_checkpoint", elem_classes=["sd-tool-button"],
                             scale=0, min_width=40)
+        vae = gr.Dropdown(choices=app.networks.vaes.choices(), value=app.networks.vaes.selected, label="SD VAE",
+                          elem_id="setting_sd_vae", interactive=True, scale=2, min_width=200)
         status = gr.HTML(message_html(model_status(app)), elem_id="sd_model_status", padding=False)
     seen = gr.State({})
     timer = gr.Timer(STATUS_POLL_SECONDS)
-    row = CheckpointRow(dropdown=dropdown, refresh=refresh, status=status, seen=seen, timer=timer)
+    row = CheckpointRow(dropdown=dropdown, refresh=refresh, status=status, seen=seen, timer=timer, vae=vae)
+
+    def select_vae(choice: str | None) -> tuple[Any, str]:
+        value, text, kind = choose_vae(app, choice)
+        return gr.update(value=value, choices=app.networks.vaes.choices()), message_html(text, kind) if text else ""
 
     def select_checkpoint(title: str | None) -> tuple[Any, str]:
         """Load the chosen checkpoint; on failure keep (and show) the one that stays loaded."""
@@ -88,6 +112,9 @@ def build_checkpoint_row(app: App) -> CheckpointRow:
                 else msg("no_checkpoint", folder=app.settings.checkpoint_dir))
         return gr.update(choices=titles, value=current_title(app)), message_html(text)
 
+    def refresh_vae_choices() -> Any:
+        return gr.update(choices=app.networks.vaes.choices(), value=app.networks.vaes.selected)
+
     def poll_status(seen: dict[str, Any] | None) -> tuple[Any, Any, dict[str, Any]]:
         """Timer tick: update what changed since this tab last looked, skip the rest."""
         seen = seen or {}
@@ -99,6 +126,10 @@ def build_checkpoint_row(app: App) -> CheckpointRow:
 
     dropdown.input(select_checkpoint, inputs=dropdown, outputs=[dropdown, status], api_name="select_checkpoint",
                    api_visibility="private", show_progress="minimal")
+    vae.input(select_vae, inputs=vae, outputs=[vae, status], api_name="select_vae", api_visibility="private",
+              show_progress="minimal")
+    refresh.click(refresh_vae_choices, outputs=vae, api_name="refresh_vae_choices", api_visibility="private",
+                  show_progress="hidden")
     refresh.click(refresh_checkpoints, outputs=[dropdown, status], api_name="refresh_checkpoints",
                   api_visibility="private", show_progress="hidden")
     timer.tick(poll_status, inputs=seen, outputs=[dropdown, status, seen], api_name="poll_model_status",

@@ -146,6 +146,9 @@ def build_txt2img_tab(app: App) -> Txt2ImgTab:
     binding = tab.binding
     tools = tab.prompt_tools
     assert tools is not None
+    from modules.ui.extra_networks import build_extra_networks_panel
+
+    build_extra_networks_panel(app, binding.components["prompt"])
 
     def generate(request: gr.Request | None = None, **fields: Any):  # noqa: ANN202 - yields {component: value}
         selected_styles = fields.pop("styles", None)  # merged into the prompts now, as A1111 does
