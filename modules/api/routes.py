@@ -182,7 +182,7 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
 
     @router.get("/loras", response_model=list[LoraItem], tags=["models"])
     def loras() -> list[dict[str, Any]]:
-        return lists.loras(app)
+        return [lora.as_api() for lora in app.networks.loras.refresh()]
 
     @router.get("/embeddings", response_model=EmbeddingsResponse, tags=["models"])
     def embeddings() -> dict[str, Any]:
@@ -190,7 +190,7 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
 
     @router.get("/hypernetworks", response_model=list[HypernetworkItem], tags=["models"])
     def hypernetworks() -> list[dict[str, Any]]:
-        return lists.hypernetworks(app)
+        return [item.as_api() for item in app.networks.hypernetworks.files()]
 
     @router.get("/prompt-styles", response_model=list[PromptStyleItem], tags=["models"])
     def prompt_styles() -> list[dict[str, Any]]:
@@ -202,7 +202,7 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
 
     @router.post("/refresh-loras", tags=["models"])
     def refresh_loras() -> None:
-        return None  # the LoRA list is read from the folder on every request
+        app.networks.loras.refresh()
 
     @router.post("/refresh-vae", tags=["models"])
     def refresh_vae() -> None:
