@@ -162,6 +162,8 @@ def parse_infotext(text: str) -> dict[str, str]:
         result[key] = value
     result["Prompt"] = "\n".join(prompt)
     result["Negative prompt"] = "\n".join(negative)
+    if result.get("Hypernet"):  # pre-extra-networks A1111 infotexts: the hypernetwork becomes a tag (A1111)
+        result["Prompt"] += f"<hypernet:{result['Hypernet']}:{result.get('Hypernet strength', '1.0')}>"
     return result
 
 

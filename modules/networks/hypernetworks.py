@@ -120,7 +120,6 @@ class Hypernetwork:
 
 def load_hypernetwork(path: Path, name: str | None = None) -> Hypernetwork:
     """Read a hypernetwork .pt with the safe unpickler. CheckpointLoadError or ValueError (clear reason)."""
-    import torch
 
     from modules.model_manager.checkpoint_files import _load_pickle
 

@@ -249,3 +249,32 @@ def _merge(model: LoadedModel, library: LoraLibrary, tags: Sequence[NetworkTag],
             backups[target] = weight.detach().to("cpu", copy=True)
             merged = weight.float() + delta.to(weight.device)
             weight.copy_(merged.to(weight.dtype))
+
+
+def parse_lora_hashes(value: str) -> dict[str, str]:
+    """'name: 12hex, name2: 12hex' (the Lora hashes infotext value) → {name: hash}."""
+    found: dict[str, str] = {}
+    for item in value.split(","):
+        name, sep, digest = item.rpartition(":")
+        if sep and name.strip() and digest.strip():
+            found[name.strip()] = digest.strip().lower()
+    return found
+
+
+def rename_by_hashes(prompt: str, lora_hashes: str, library: LoraLibrary) -> str:
+    """On paste: `<lora:name:` of a pasted prompt is pointed at the local file with the recorded hash
+    (A1111 does the same, so a LoRA renamed on this machine is still found). Unknown hashes stay as is."""
+    wanted = parse_lora_hashes(lora_hashes)
+    if not wanted:
+        return prompt
+    local: dict[str, str] = {}
+    for lora in library.files():
+        try:
+            local.setdefault(library.shorthash(lora), lora.name)
+        except OSError:
+            continue
+    for name, digest in wanted.items():
+        target = local.get(digest[:12])
+        if target and target != name:
+            prompt = prompt.replace(f"<lora:{name}:", f"<lora:{target}:")
+    return prompt

@@ -152,3 +152,10 @@ def test_library_lists_files(tmp_path: Path) -> None:
     assert [f.name for f in lib.files()] == ["one"]
     assert len(lib.shorthash(lib.files()[0])) == 10
     assert lib.files()[0].as_api() == {"name": "one", "path": str(tmp_path / "sub" / "one.pt")}
+
+
+def test_old_hypernet_infotext_keys_become_a_tag() -> None:
+    from modules.generation.infotext import parse_infotext
+
+    info = parse_infotext("a cat\nSteps: 20, Sampler: Euler a, Seed: 1, Hypernet: anime, Hypernet strength: 0.5")
+    assert info["Prompt"] == "a cat<hypernet:anime:0.5>"

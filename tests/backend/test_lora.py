@@ -291,3 +291,15 @@ def test_error_inside_the_block_restores(sd1_app) -> None:  # noqa: ANN001
     with pytest.raises(RuntimeError), applied_loras(model, LoraLibrary(sd1_app.settings.lora_path), _tags("<lora:fox:1>")):
         raise RuntimeError("interrupted")
     assert _same(_state(model), before)
+
+
+def test_pasted_hashes_find_a_renamed_local_file(tmp_path: Path) -> None:
+    from modules.networks.lora import parse_lora_hashes, rename_by_hashes
+
+    _write(tmp_path, "localName", _kohya("lora_te_x", *_lora_pair(4, 4, 1, 0), 1.0))
+    lib = LoraLibrary(tmp_path)
+    digest = lib.shorthash(lib.find("localName"))  # type: ignore[arg-type]
+    assert parse_lora_hashes(f"their: {digest}, other: 0123456789ab") == {"their": digest, "other": "0123456789ab"}
+    prompt = "x <lora:their:0.8> <lora:other:1>"
+    assert rename_by_hashes(prompt, f"their: {digest}, other: 0123456789ab", lib) == \
+        "x <lora:localName:0.8> <lora:other:1>"
