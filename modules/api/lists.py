@@ -19,9 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VAE_SUFFIXES = (".safetensors", ".pt", ".ckpt")
 NETWORK_SUFFIXES = (".safetensors", ".pt", ".ckpt")
-EMBEDDING_SUFFIXES = (".safetensors", ".pt", ".bin")
 MAX_FILES = 10_000
 
 
@@ -72,10 +70,6 @@ def loras(app: App) -> list[dict[str, Any]]:
         items.append({"name": path.stem, "alias": str(metadata.get("ss_output_name") or path.stem),
                       "path": str(path), "metadata": metadata})
     return items
-
-
-def hypernetworks(app: App) -> list[dict[str, Any]]:
-    return [{"name": p.stem, "path": str(p)} for p in model_files(app.settings.hypernetwork_path, NETWORK_SUFFIXES)]
 
 
 def embeddings(app: App) -> dict[str, dict[str, Any]]:
