@@ -16,6 +16,7 @@ import gradio as gr
 
 from modules.errors import UserError
 from modules.generation.params import MAX_SEED, Txt2ImgParams
+from modules.generation.prompt_chunks import EMPHASIS_MODES
 from modules.messages import msg
 from modules.samplers.registry import sampler_names, schedule_labels
 from modules.ui.binding import ParamBinding
@@ -121,8 +122,11 @@ def _build_components(styles: list[str] | None = None) -> Txt2ImgTab:
                                         scale=0, min_width=40)
                 reuse_seed = gr.Button("♻️", elem_id="txt2img_reuse_seed", elem_classes=["sd-tool-button"],
                                        scale=0, min_width=40)
-            bind("clip_skip", gr.Slider(1, 12, value=DEFAULTS.clip_skip, step=1, label="Clip skip",
-                                        elem_id="txt2img_clip_skip"))
+            with gr.Row(equal_height=True):
+                bind("clip_skip", gr.Slider(1, 12, value=DEFAULTS.clip_skip, step=1, label="Clip skip",
+                                            elem_id="txt2img_clip_skip", scale=3))
+                bind("emphasis", gr.Dropdown(list(EMPHASIS_MODES), value=DEFAULTS.emphasis, label="Emphasis mode",
+                                             elem_id="txt2img_emphasis", scale=2))
         with gr.Column(scale=1, min_width=320, elem_id="txt2img_results"):
             progress = gr.HTML("", elem_id="txt2img_progress", padding=False)
             gallery = gr.Gallery(label="Output", elem_id="txt2img_gallery", columns=4, height=512, format="png",

@@ -246,3 +246,12 @@ def test_generate_while_another_job_runs_waits(sd1_app) -> None:  # noqa: ANN001
 def test_progress_html_escapes_and_clamps() -> None:
     page = progress_html(1.7, "<b>Step</b>")
     assert 'style="width: 100.0%"' in page and "&lt;b&gt;Step&lt;/b&gt;" in page
+
+
+
+def test_emphasis_mode_reaches_the_generation(sd1_app) -> None:  # noqa: ANN001
+    demo = build_ui(sd1_app)
+    dropdown = component(demo, "txt2img_emphasis")
+    assert dropdown.value == "Original" and "No norm" in [c[0] for c in dropdown.choices]
+    final, _ = run_generate(demo, prompt="a (red:1.3) fox", seed=2, emphasis="No norm", **SMALL)
+    assert "Emphasis: No norm" in final[component(demo, "txt2img_infotext")]
