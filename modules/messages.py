@@ -42,6 +42,9 @@ EN: dict[str, str] = {
     "generated_not_saved": "Generated {count} image(s) (not saved).",
     "job_cancelled": "Interrupted before it started: the job left the queue.",
     "bad_task_id": "The task id '{value}' is already in use or not valid (1 to 64 characters).",
+    "paste_vae_missing": "The parameters name the VAE '{name}', which is not in the VAE folder; the current VAE stays.",
+    "paste_empty": "Paste generation parameters (an image's infotext) into the prompt box first, then press ↙️.",
+    "paste_done": "Generation parameters read from the prompt box.",
     "unexpected_error": "Generation failed: {error}. The app is still running; check the parameters and try again.",
     # web UI
     "bad_number": "{field} must be a number (got '{value}').",

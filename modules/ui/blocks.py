@@ -15,13 +15,15 @@ def build_ui(app: App) -> Any:
     import gradio as gr
 
     from modules.ui.checkpoint import build_checkpoint_row
+    from modules.ui.paste import wire_paste
     from modules.ui.txt2img_tab import build_txt2img_tab
 
     with gr.Blocks(title=PAGE_TITLE, analytics_enabled=False) as demo:
-        build_checkpoint_row(app)
+        row = build_checkpoint_row(app)
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
-                build_txt2img_tab(app)
+                tab = build_txt2img_tab(app)
+        wire_paste(app, tab.paste, tab.binding, row.vae, tab.message)
         if not app.settings.extensions_allowed:
             from modules.messages import msg
             from modules.ui.progress import message_html

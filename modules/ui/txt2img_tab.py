@@ -56,6 +56,7 @@ class Txt2ImgTab:
     random_seed: Any
     reuse_seed: Any
     prompt_tools: PromptTools | None = None
+    paste: Any = None  # reads an infotext pasted into the prompt box back into the fields
 
 
 def gallery_info(result: GenerationResult) -> tuple[list[str], dict[str, list[Any]]]:
@@ -89,6 +90,7 @@ def _build_components(styles: list[str] | None = None) -> Txt2ImgTab:
             negative_counter = build_token_counter("txt2img_negative_token_counter")
         with gr.Column(scale=1, min_width=200, elem_id="txt2img_actions"):
             generate = gr.Button("Generate", variant="primary", elem_id="txt2img_generate")
+            paste = gr.Button("↙️ Read parameters from prompt", elem_id="txt2img_paste", size="sm")
             with gr.Row(elem_classes=["sd-small-buttons"]):
                 interrupt = gr.Button("Interrupt", elem_id="txt2img_interrupt", size="sm", min_width=60)
                 skip = gr.Button("Skip", elem_id="txt2img_skip", size="sm", min_width=60)
@@ -139,7 +141,7 @@ def _build_components(styles: list[str] | None = None) -> Txt2ImgTab:
                       gallery=gallery, infotext=infotext, message=message, gen_info=gr.State({}),
                       selected=gr.State(0), seed=seed, random_seed=random_seed, reuse_seed=reuse_seed,
                       prompt_tools=PromptTools(prompt_counter=prompt_counter, negative_counter=negative_counter,
-                                               **style_row))
+                                               **style_row), paste=paste)
 
 
 def build_txt2img_tab(app: App) -> Txt2ImgTab:

@@ -1,0 +1,49 @@
+"""The ↙️ button: read an infotext pasted into the prompt box back into every field, the VAE included."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modules.errors import UserError
+from modules.generation.params import Txt2ImgParams
+from modules.messages import msg
+from modules.ui.progress import message_html
+
+if TYPE_CHECKING:
+    from modules.app import App
+    from modules.ui.binding import ParamBinding
+
+
+def wire_paste(app: App, button: Any, binding: ParamBinding[Txt2ImgParams], vae: Any, message: Any) -> None:
+    """button reads the prompt box as an A1111 infotext and fills the bound fields and the VAE dropdown."""
+    import gradio as gr
+
+    from modules.generation.paste import read_infotext
+    from modules.ui.checkpoint import choose_vae
+
+    fields = list(binding.components)
+    outputs = [*binding.components.values(), vae, message]
+
+    def paste(**values: Any) -> dict[Any, Any]:
+        text = str(values.get("prompt") or "").strip()
+        skip = {component: gr.skip() for component in outputs}
+        if not text:
+            return {**skip, message: message_html(msg("paste_empty"), "warning")}
+        try:
+            base = binding.params(values)
+        except UserError:
+            base = Txt2ImgParams()
+        pasted = read_infotext(app, text, base)
+        notes = list(pasted.notes)
+        vae_update: Any = gr.skip()
+        if pasted.vae is not None:
+            shown, note, kind = choose_vae(app, pasted.vae)
+            vae_update = shown
+            if kind != "info":
+                notes.append(note)
+        text_out = " ".join([msg("paste_done"), *notes])
+        return {**binding.updates(pasted.params), vae: vae_update,
+                message: message_html(text_out, "warning" if notes else "info")}
+
+    button.click(paste, inputs_kwargs={name: binding.components[name] for name in fields}, outputs=outputs,
+                 api_name="txt2img_paste", api_visibility="private", show_progress="hidden", queue=False)
