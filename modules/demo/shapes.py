@@ -267,7 +267,8 @@ def _chunks(count: int, parts: int) -> Iterator[tuple[int, int]]:
 
 def write_dataset(folder: Path | str, count: int, seed: int = 0, size: int = 128, workers: int = 0) -> Path:
     """Write count image/caption pairs (000000.png + 000000.txt, …) and, last, dataset.json describing them.
-    A folder whose dataset.json already matches is left as it is. workers > 1 renders in parallel."""
+    A folder whose dataset.json already matches is left as it is. workers > 1 renders in parallel in
+    spawned processes (so a calling script needs the usual `if __name__ == "__main__":` guard)."""
     folder = Path(folder)
     marker = folder / "dataset.json"
     info = {"generator": "modules.demo.shapes", "count": count, "seed": seed, "size": size}

@@ -58,6 +58,8 @@ def train_vae(images: InMemoryImages, vae: AutoencoderKL, config: VAEStageConfig
               control: StageControl | None = None) -> tuple[Trainer, TrainResult]:
     """Train vae (in place) on the images; checkpoints in work_dir, resuming from the newest."""
     control = control or StageControl()
+    if config.initial_log_variance is not None:
+        set_log_variance(vae, config.initial_log_variance)
     vae.train()
     vae.requires_grad_(True)
     trainer = Trainer(work_dir, {"vae": vae}, config.train)
@@ -79,6 +81,18 @@ def train_vae(images: InMemoryImages, vae: AutoencoderKL, config: VAEStageConfig
     result = trainer.run(loss_fn, control.stop, control.deadline, control.on_log)
     vae.eval()
     return trainer, result
+
+
+def set_log_variance(vae: AutoencoderKL, value: float) -> None:
+    """Make the encoder's log-variance outputs start at value (quant_conv's second half: zero weights,
+    bias = value). With the default init they start near 0, i.e. the sampled latents are mostly noise,
+    and Adam needs thousands of steps to shrink the noise before reconstructions get sharp."""
+    import torch
+
+    n = int(vae.config.latent_channels)
+    with torch.no_grad():
+        vae.quant_conv.weight[n:].zero_()
+        vae.quant_conv.bias[n:].fill_(value)
 
 
 def finish_vae(trainer: Trainer, vae: AutoencoderKL, images: InMemoryImages, config: VAEStageConfig,

@@ -157,6 +157,22 @@ def test_checkpoints_every_n_steps(tmp_path: Path) -> None:
     assert len(lines) == 7 and "loss" in json.loads(lines[0])
 
 
+def test_gradient_accumulation_and_mixed_precision(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    for precision in ("bf16", "no"):  # switching precision in one process resets accelerate's shared state
+        layer = torch.nn.Linear(3, 1)
+        trainer = Trainer(tmp_path / precision, {"layer": layer},
+                          _train(3, gradient_accumulation=2, mixed_precision=precision))
+
+        def loss_fn(ctx: StepContext, layer: torch.nn.Module = layer) -> torch.Tensor:
+            calls.append((ctx.step, ctx.micro_step))
+            return layer(torch.randn(4, 3, generator=ctx.generator)).pow(2).mean()
+
+        result = trainer.run(loss_fn)
+        assert result.finished and result.step == 3 and trainer.accelerator.mixed_precision == precision
+    assert calls[:6] == [(0, 0), (0, 1), (1, 2), (1, 3), (2, 4), (2, 5)] and calls[6:] == calls[:6]
+
+
 def test_resume_continues_like_an_uninterrupted_run(images: InMemoryImages, vae_file: Path, tmp_path: Path) -> None:
     config = _diffusion_config(6, checkpoint_every=100, ema_decay=0.9)
     straight = _model(vae_file, seed=0)
