@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modules.errors import CheckpointLoadError, InvalidParams
+from modules.errors import InvalidParams
 from modules.messages import msg
 
 if TYPE_CHECKING:
@@ -19,24 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NETWORK_SUFFIXES = (".safetensors", ".pt", ".ckpt")
-MAX_FILES = 10_000
-
-
-def model_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """Files under root with these suffixes (recursive, hidden folders skipped), sorted, at most MAX_FILES."""
-    if not root.is_dir():
-        return []
-    found: list[Path] = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.is_file() and path.suffix.lower() in suffixes:
-            found.append(path)
-            if len(found) >= MAX_FILES:
-                break
-    return found
 
 
 def sd_models(app: App) -> list[dict[str, Any]]:
@@ -50,26 +32,6 @@ def sd_models(app: App) -> list[dict[str, Any]]:
 
 def sd_vaes(app: App) -> list[dict[str, Any]]:
     return [{"model_name": f.name, "filename": str(f.path)} for f in app.networks.vaes.files()]
-
-
-def _header_metadata(path: Path) -> dict[str, Any]:
-    if path.suffix.lower() != ".safetensors":
-        return {}
-    from modules.model_manager.checkpoint_files import read_safetensors_metadata
-
-    try:
-        return dict(read_safetensors_metadata(path))
-    except CheckpointLoadError:
-        return {}
-
-
-def loras(app: App) -> list[dict[str, Any]]:
-    items = []
-    for path in model_files(app.settings.lora_path, NETWORK_SUFFIXES):
-        metadata = _header_metadata(path)
-        items.append({"name": path.stem, "alias": str(metadata.get("ss_output_name") or path.stem),
-                      "path": str(path), "metadata": metadata})
-    return items
 
 
 def embeddings(app: App) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from modules.app import App
 
 KINDS = ("Textual Inversion", "LoRA", "Hypernetworks")
-NETWORK_SUFFIXES = (".safetensors", ".pt", ".ckpt")
 THUMB = 192
 
 
@@ -39,21 +38,16 @@ def find_preview(path: Path) -> Path | None:
 
 
 def _lora_cards(app: App) -> list[NetworkCard]:
-    from modules.api.lists import loras
-
     cards = []
-    for item in loras(app):  # the LoRA list (alias and metadata from the file's header)
-        path = Path(item["path"])
-        alias = str(item.get("alias") or path.stem)
-        detail = f"alias: {alias}" if alias != path.stem else ""
-        cards.append(NetworkCard("LoRA", path.stem, path, f"<lora:{path.stem}:1>", find_preview(path), detail))
+    for lora in app.networks.loras.files():  # alias and metadata from the file's header
+        detail = f"alias: {lora.alias}" if lora.alias != lora.name else ""
+        cards.append(NetworkCard("LoRA", lora.name, lora.path, f"<lora:{lora.name}:1>", find_preview(lora.path),
+                                 detail))
     return cards
 
 
 def list_cards(app: App, kind: str) -> list[NetworkCard]:
     """The cards of one kind, from the folders as they are now."""
-    from modules.api.lists import model_files
-
     if kind == "Textual Inversion":
         db = app.networks.embeddings
         skipped = db.skipped()
@@ -63,8 +57,8 @@ def list_cards(app: App, kind: str) -> list[NetworkCard]:
     if kind == "LoRA":
         return _lora_cards(app)
     if kind == "Hypernetworks":
-        return [NetworkCard(kind, p.stem, p, f"<hypernet:{p.stem}:1>", find_preview(p))
-                for p in model_files(app.settings.hypernetwork_path, NETWORK_SUFFIXES)]
+        return [NetworkCard(kind, h.name, h.path, f"<hypernet:{h.name}:1>", find_preview(h.path))
+                for h in app.networks.hypernetworks.files()]
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -106,6 +100,7 @@ def show_cards(app: App, kind: str, query: str, refresh: bool = False) -> tuple[
     """(gallery items, tag per shown card) for a kind and search text; refresh re-reads the folders."""
     if refresh:
         app.networks.embeddings.load(app.models.current)
+        app.networks.loras.refresh()
     cards = filter_cards(list_cards(app, kind), query or "")
     return gallery_items(cards), [c.tag for c in cards]
 
