@@ -124,6 +124,8 @@ class DiffusionStageConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     train_text_encoder: bool = True
     caption_dropout: float = 0.1  # share of captions replaced by "" (what classifier-free guidance needs)
-    noise_offset: float = 0.0
+    noise_offset: float = 0.0  # std of a per-image, per-channel constant added to the noise
+    pyramid_noise_levels: int = 0  # add this many coarser noise levels (multi-resolution noise)
+    pyramid_noise_discount: float = 0.6  # weight of level i is discount**i; the sum is renormalised
     min_snr_gamma: float | None = 5.0  # Min-SNR loss weighting; None for the plain MSE
     random_flip: bool = False  # off: the demo's captions say left and right

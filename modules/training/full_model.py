@@ -200,9 +200,7 @@ def train_diffusion(model: LoadedModel, images: InMemoryImages, config: Diffusio
         if config.caption_dropout:
             drop = torch.rand(n, generator=g, device=dev) < config.caption_dropout
             tokens = torch.where(drop[:, None], empty, tokens)
-        noise = torch.randn(latents.shape, generator=g, device=dev)
-        if config.noise_offset:
-            noise = noise + config.noise_offset * torch.randn((n, latents.shape[1], 1, 1), generator=g, device=dev)
+        noise = training_noise(latents.shape, config, g, dev)
         t = torch.randint(0, steps, (n,), generator=g, device=dev)
         return epsilon_loss(model, latents, tokens, noise, t, alphas, config)
 
@@ -210,6 +208,29 @@ def train_diffusion(model: LoadedModel, images: InMemoryImages, config: Diffusio
     unet.eval()
     text_encoder.eval()
     return trainer, result
+
+
+def training_noise(shape: torch.Size, config: DiffusionStageConfig, g: torch.Generator,
+                   device: torch.device) -> torch.Tensor:
+    """Gaussian noise, optionally with coarser levels mixed in (pyramid / multi-resolution noise,
+    renormalised to unit std) and a per-image, per-channel offset. Both put noise into the low
+    frequencies, where an image's layout and overall colour live: otherwise the SD schedule leaves
+    those visible even at the last timestep, the model learns to read them off the noise instead of
+    the prompt, and at sampling time takes them from the random starting noise."""
+    import torch
+    import torch.nn.functional as F
+
+    n, c, h, w = shape
+    noise = torch.randn(shape, generator=g, device=device)
+    if config.pyramid_noise_levels:
+        for level in range(1, config.pyramid_noise_levels + 1):
+            size = (max(1, h >> level), max(1, w >> level))
+            coarse = torch.randn((n, c, *size), generator=g, device=device)
+            noise = noise + config.pyramid_noise_discount**level * F.interpolate(coarse, size=(h, w), mode="bilinear")
+        noise = noise / noise.std(dim=(1, 2, 3), keepdim=True)
+    if config.noise_offset:
+        noise = noise + config.noise_offset * torch.randn((n, c, 1, 1), generator=g, device=device)
+    return noise
 
 
 def epsilon_loss(model: LoadedModel, latents: torch.Tensor, tokens: torch.Tensor, noise: torch.Tensor,

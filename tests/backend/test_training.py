@@ -136,6 +136,21 @@ def test_diffusion_stage_reduces_loss_on_a_fixed_batch(images: InMemoryImages, v
     assert loss() < 0.8 * start
 
 
+def test_training_noise_adds_low_frequencies() -> None:
+    from modules.training.full_model import training_noise
+
+    shape = torch.Size((64, 4, 32, 32))
+    plain = training_noise(shape, DiffusionStageConfig(), torch.Generator().manual_seed(0), torch.device("cpu"))
+    pyramid = training_noise(shape, DiffusionStageConfig(pyramid_noise_levels=3, noise_offset=0.3),
+                             torch.Generator().manual_seed(0), torch.device("cpu"))
+    again = training_noise(shape, DiffusionStageConfig(pyramid_noise_levels=3, noise_offset=0.3),
+                           torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert torch.equal(pyramid, again)
+    assert abs(float(plain.std()) - 1.0) < 0.02
+    low = torch.nn.functional.avg_pool2d  # energy left after averaging 8x8 blocks: the low frequencies
+    assert float(low(pyramid, 8).std()) > 3 * float(low(plain, 8).std())
+
+
 def test_checkpoints_every_n_steps(tmp_path: Path) -> None:
     layer = torch.nn.Linear(3, 1)
     trainer = Trainer(tmp_path, {"layer": layer}, _train(7, checkpoint_every=2, keep_checkpoints=2, log_every=1))
