@@ -10,6 +10,7 @@ from pathlib import Path
 from modules.model_manager.hashing import sha256_file, sha256_folder
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
+DEMO_CHECKPOINT = "demo-shapes.safetensors"  # the built-in demo model, at the top of the checkpoint folder
 VAE_SUFFIXES = (".safetensors", ".pt", ".ckpt")
 
 
@@ -27,6 +28,11 @@ class CheckpointInfo:
     def stem(self) -> str:
         """What A1111 writes as 'Model:' in infotext (file name without extension)."""
         return Path(self.name).stem if self.path.is_file() else Path(self.name).name
+
+    @property
+    def is_demo(self) -> bool:
+        """The built-in demo model (docs/demo-model.md), which only loads when there is no other checkpoint."""
+        return self.name == DEMO_CHECKPOINT
 
     @property
     def title(self) -> str:

@@ -29,14 +29,17 @@ class ModelManager:
         self.status: str = ""
         self._lock = threading.Lock()
 
-    def default_checkpoint(self, preferred: str | None = None) -> CheckpointInfo | None:
-        """The --ckpt file when given, else the first checkpoint found."""
-        if preferred:
-            found = self.folders.find_checkpoint(preferred)
-            if found:
-                return found
+    def default_checkpoint(self, preferred: str | None = None, remembered: str | None = None) -> CheckpointInfo | None:
+        """What to load at start: the preferred checkpoint (--ckpt) when it exists; else the one used last
+        time (remembered) unless that is the built-in demo model and another checkpoint exists now; else
+        the first checkpoint that is not the demo model; else the demo model; else None."""
         checkpoints = self.folders.checkpoints()
-        return checkpoints[0] if checkpoints else None
+        users = [c for c in checkpoints if not c.is_demo]
+        for query in (preferred, remembered):
+            found = self.folders.find_checkpoint(query) if query else None
+            if found and not (query is remembered and found.is_demo and users):
+                return found
+        return (users or checkpoints or [None])[0]
 
     def load(self, query: str) -> LoadedModel:
         """Load a checkpoint by title/name/hash. On failure the previous model stays loaded."""

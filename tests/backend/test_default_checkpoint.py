@@ -1,0 +1,75 @@
+"""Which checkpoint the app loads at start: --ckpt, else a user checkpoint, the built-in demo model last."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modules.app import build_app
+from modules.model_manager.folders import DEMO_CHECKPOINT
+from modules.settings import Settings
+from tests.tiny_models import write_tiny_checkpoint
+
+DEMO_NAME = Path(DEMO_CHECKPOINT).stem
+
+
+def _settings(tmp_path: Path, ckpt: Path | None = None) -> Settings:
+    settings = Settings(data_dir=tmp_path, device="cpu", precision="fp32", ckpt=ckpt)
+    settings.ensure_folders()
+    return settings
+
+
+def test_demo_model_loads_when_it_is_the_only_checkpoint(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=DEMO_NAME)
+    app = build_app(settings)
+    app.load_default_model()
+    _, info = app.models.require()
+    assert info.name == DEMO_CHECKPOINT and info.is_demo
+
+
+def test_a_user_checkpoint_wins_over_the_demo_model(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=DEMO_NAME)
+    # "aaa" sorts before "demo-shapes" and "zzz" after it: the folder order must not matter
+    for name in ("zzz-user", "sub/aaa-user"):
+        (settings.checkpoint_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        write_tiny_checkpoint((settings.checkpoint_dir / name).parent, "sd1", name=Path(name).name, seed=1)
+    app = build_app(settings)
+    app.load_default_model()
+    _, info = app.models.require()
+    assert not info.is_demo and info.name == "sub/aaa-user.safetensors"
+    # the same file one folder down is not the demo model
+    assert not app.folders.find_checkpoint("sub/aaa-user.safetensors").is_demo  # type: ignore[union-attr]
+
+
+def test_ckpt_option_can_still_pick_the_demo_model(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    demo = write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=DEMO_NAME)
+    write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name="a-user", seed=1)
+    app = build_app(_settings(tmp_path, ckpt=demo))
+    app.load_default_model()
+    assert app.models.require()[1].is_demo
+
+
+def test_remembered_demo_model_gives_way_to_a_new_user_checkpoint(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=DEMO_NAME)
+    app = build_app(settings)
+    app.folders.scan()
+    demo = app.models.default_checkpoint()
+    assert demo is not None and demo.is_demo
+    write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name="new-user", seed=1)
+    app.folders.scan()
+    chosen = app.models.default_checkpoint(None, remembered=demo.title)
+    assert chosen is not None and chosen.name == "new-user.safetensors"
+    # a remembered user checkpoint is kept, and so is the demo model when nothing else is there
+    assert app.models.default_checkpoint(None, remembered=chosen.title) == chosen
+    (settings.checkpoint_dir / "new-user.safetensors").unlink()
+    app.folders.scan()
+    assert app.models.default_checkpoint(None, remembered=demo.title) == demo
+
+
+def test_no_checkpoint_at_all(tmp_path: Path) -> None:
+    app = build_app(_settings(tmp_path))
+    app.folders.scan()
+    assert app.models.default_checkpoint() is None
