@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from modules.devices import DevicePlan, plan_devices
 from modules.errors import UserError
@@ -13,6 +14,9 @@ from modules.model_manager.manager import ModelManager
 from modules.networks.library import ExtraNetworks
 from modules.options import Options
 from modules.settings import Settings
+
+if TYPE_CHECKING:
+    from modules.model_manager.loaded_model import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +37,17 @@ class App:
         return [c.title for c in self.folders.scan()]
 
     def load_default_model(self) -> None:
-        """Scan the folders and load the --ckpt file or the first checkpoint. Errors are logged, not raised."""
+        """Scan the folders and load the --ckpt file, else the checkpoint used last time, else the default
+        one; select the VAE used last time. Errors are logged, not raised."""
         self.folders.scan()
-        preferred = str(self.settings.ckpt) if self.settings.ckpt else None
+        remembered = self.options.get("sd_model_checkpoint")
+        preferred = str(self.settings.ckpt) if self.settings.ckpt else remembered if isinstance(remembered, str) else None
+        vae = self.options.get("sd_vae")
+        if isinstance(vae, str) and vae != self.networks.vaes.selected:
+            try:
+                self.networks.vaes.select(vae)
+            except UserError as e:
+                log.warning("%s", e)
         info = self.models.default_checkpoint(preferred)
         if info is None:
             log.warning("no checkpoint found in %s", self.settings.checkpoint_dir)
@@ -44,6 +56,18 @@ class App:
             self.models.load(info.title)
         except UserError as e:
             log.error("%s", e)
+
+    def load_checkpoint(self, query: str) -> LoadedModel:
+        """Switch to a checkpoint (see ModelManager.load) and remember it for the next start."""
+        model = self.models.load(query)
+        if self.models.current_info is not None:
+            self.options.remember("sd_model_checkpoint", self.models.current_info.title)
+        return model
+
+    def select_vae(self, choice: str) -> None:
+        """Select a VAE by name (Automatic, None or a file in the VAE folder) and remember the choice."""
+        self.networks.vaes.select(choice)
+        self.options.remember("sd_vae", self.networks.vaes.selected)
 
 
 def build_app(settings: Settings) -> App:
@@ -54,4 +78,4 @@ def build_app(settings: Settings) -> App:
                            HashCache(settings.data_dir / "cache" / "hashes.json"), extra_files=extra)
     plan = plan_devices(settings)
     return App(settings=settings, devices=plan, folders=folders, models=ModelManager(folders, plan), jobs=JobQueue(),
-               networks=ExtraNetworks.for_settings(settings))
+               options=Options(settings.config_path), networks=ExtraNetworks.for_settings(settings))

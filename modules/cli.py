@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weights precision (auto: fp16 on CUDA, fp32 on CPU)")
     p.add_argument("--no-half-vae", action="store_true", help="keep the VAE in fp32 (avoids black images on some models)")
     p.add_argument("--ckpt", type=Path, default=None, help="checkpoint file to load first")
+    p.add_argument("--ui-settings-file", type=Path, default=None, metavar="FILE",
+                   help="settings file (default config.json in --data-dir)")
     return p
 
 
@@ -57,4 +59,5 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         device=args.device,
         precision=args.precision,
         no_half_vae=args.no_half_vae,
+        ui_settings_file=args.ui_settings_file.resolve() if args.ui_settings_file else None,
     )

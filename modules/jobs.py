@@ -48,7 +48,39 @@ class Progress:
     interrupted: bool = False
     skipped: bool = False
     preview: object | None = None  # latest preview image, if any
+    latents: Any = None  # the newest latents of the running batch (for live previews), None when done
+    latents_step: int = 0  # the step those latents belong to
+    preview_step: int = -1  # the step the preview image was drawn from
+    _model: Any = field(default=None, repr=False)  # weakref to the model the latents belong to
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def publish_latents(self, latents: Any, model: Any) -> None:
+        """Called by the denoising loop after each step: keeps a reference (no copy, no decode)."""
+        import weakref
+
+        with self._lock:
+            self.latents = latents
+            self.latents_step = self.batch * max(1, self.total_steps) + self.step
+            self._model = weakref.ref(model)
+
+    def preview_source(self) -> tuple[Any, Any, int] | None:
+        """(latents, model, step) for drawing a live preview, or None when there is nothing new to draw."""
+        with self._lock:
+            model = self._model() if self._model is not None else None
+            if self.latents is None or model is None:
+                return None
+            return self.latents, model, self.latents_step
+
+    def store_preview(self, image: object, step: int) -> None:
+        with self._lock:
+            self.preview = image
+            self.preview_step = step
+
+    def release_latents(self) -> None:
+        """Drop the references to the latents and the model (the job ended)."""
+        with self._lock:
+            self.latents = None
+            self._model = None
 
     def fraction(self) -> float:
         if not self.batches or not self.total_steps:
@@ -112,6 +144,7 @@ class Job(Generic[T]):
             self.state = "failed"
         finally:
             self.progress.active = False
+            self.progress.release_latents()
             self._fn = None  # type: ignore[assignment]  # drop references to request data
             self._done.set()
 

@@ -16,6 +16,14 @@ EN: dict[str, str] = {
     "bad_batch_size": "Batch size must be between 1 and 8 (got {value}).",
     "bad_clip_skip": "CLIP skip must be between 1 and 12 (got {value}).",
     "bad_emphasis": "Unknown emphasis mode '{value}'. Choose one of: {choices}.",
+    "no_init_image": "img2img needs an init image (init_images is empty).",
+    "bad_denoising": "Denoising strength must be between 0 and 1 (got {value}).",
+    "bad_resize_mode": "Resize mode must be 0 (just resize), 1 (crop and resize), 2 (resize and fill) or 3 (got {value}).",
+    "bad_mask_blur": "Mask blur must be between 0 and {maximum} (got {value}).",
+    "bad_inpainting_fill": "Masked content (inpainting_fill) must be 0 fill, 1 original, 2 latent noise or 3 latent nothing "
+                           "(got {value}).",
+    "bad_padding": "Masked area padding must be between 0 and {maximum} pixels (got {value}).",
+    "bad_noise_multiplier": "Noise multiplier must be between 0 and {maximum} (got {value}).",
     "unknown_sampler": "Unknown sampler '{name}'. Choose one of: {choices}.",
     "unknown_schedule": "Unknown schedule type '{name}'. Choose one of: {choices}.",
     # prompt tools (web UI)
@@ -77,6 +85,12 @@ EN: dict[str, str] = {
     "unknown_style": "Unknown style '{name}'; GET /sdapi/v1/prompt-styles lists the styles.",
     "bad_option": "The option '{option}' cannot be set to {value!r}.",
     "option_fixed": "The option '{option}' is fixed to {value!r} in this version.",
+    "option_choices": "The option '{option}' cannot be set to {value!r}: choose one of {choices}.",
+    "option_range": "The option '{option}' must be between {low:g} and {high:g}, not {value!r}.",
+    "options_skipped": "Some settings in {file} have values this version cannot use ({keys}); their defaults are used.",
+    "options_damaged": ("The settings file {file} could not be read ({reason}); it was kept as {kept} and the "
+                        "default settings are used."),
+    "options_not_saved": "Settings could not be saved to {file} ({reason}); they last until the app stops.",
     # extra networks
     "vae_nan_retry": "The VAE produced NaNs in half precision; the images were decoded again in full precision "
                      "(start with --no-half-vae to skip the first try).",

@@ -32,6 +32,11 @@ class Settings:
     device: Device = "auto"
     precision: Precision = "auto"
     no_half_vae: bool = False
+    ui_settings_file: Path | None = None  # config.json (options); default: in data_dir
+
+    @property
+    def config_path(self) -> Path:
+        return self.ui_settings_file or self.data_dir / "config.json"
 
     @property
     def models_dir(self) -> Path:

@@ -37,6 +37,7 @@ from modules.api.schemas import (
 )
 from modules.app import App
 from modules.errors import JobCancelled, UserError
+from modules.generation.preview import live_preview
 from modules.jobs import Job
 from modules.messages import msg
 
@@ -80,8 +81,8 @@ def progress_body(app: App, job: Job[Any] | None, with_image: bool) -> dict[str,
     if job.done:
         return {"progress": 1.0 if job.state == "done" else 0.0, "eta_relative": 0.0, "state": state,
                 "current_image": None, "textinfo": None}
-    image = p.preview if with_image else None
-    preview = encode_png(image, None) if image is not None and hasattr(image, "save") else None
+    image = live_preview(p, app.options) if with_image else None
+    preview = encode_png(image, None) if image is not None else None
     return {"progress": p.fraction(), "eta_relative": p.eta(), "state": state, "current_image": preview,
             "textinfo": p.text() if p.total_steps else msg("starting_job")}
 
@@ -142,14 +143,14 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
         vae = values.get("sd_vae")
         if vae is not None:
             try:
-                app.networks.vaes.select(str(vae))
+                app.select_vae(str(vae))
             except UserError as e:
                 raise ApiError(str(e), status=404) from None
         rest = {k: v for k, v in values.items() if k not in ("sd_model_checkpoint", "sd_checkpoint_hash", "sd_vae")}
         for key, value in rest.items():
             app.options.check(key, value)
         if checkpoint:
-            app.jobs.run("load-checkpoint", lambda _p: app.models.load(checkpoint), owner=owner)
+            app.jobs.run("load-checkpoint", lambda _p: app.load_checkpoint(checkpoint), owner=owner)
         unknown = app.options.update(rest)
         if unknown:
             log.info("options not used by this version, ignored: %s", ", ".join(sorted(unknown)[:20]))

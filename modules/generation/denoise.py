@@ -37,6 +37,7 @@ class DenoiseState:
     uncond: Conditioning
     cfg_scale: float
     noise_pred: torch.Tensor | None = None
+    next_timestep: Any = None  # the timestep the scheduler steps to (None at the last step)
 
 
 Hook = Callable[[DenoiseState], None]
@@ -53,6 +54,13 @@ class Hooks:
     def run(self, point: HookPoint, state: DenoiseState) -> None:
         for hook in self.by_point.get(point, []):
             hook(state)
+
+    def merged(self, other: Hooks | None) -> Hooks:
+        """A new Hooks with this one's hooks first, then other's, at each point."""
+        joined = Hooks({point: list(hooks) for point, hooks in self.by_point.items()})
+        for point, hooks in (other.by_point if other else {}).items():
+            joined.by_point.setdefault(point, []).extend(hooks)
+        return joined
 
 
 class SkipBatch(Exception):
@@ -121,9 +129,16 @@ def denoise(
     generators: list[torch.Generator] | None,
     progress: Progress | None = None,
     hooks: Hooks | None = None,
+    *,
+    init: torch.Tensor | None = None,
+    strength: float = 1.0,
 ) -> torch.Tensor:
-    """Run the sampler from latents (already noised) to clean latents.
+    """Run the sampler from noise (txt2img) or from noised init latents (img2img) to clean latents.
 
+    latents: the seeded starting noise. Without init it is scaled to the scheduler's first sigma and
+    all steps run. With init (VAE latents of the init images) the schedule is built for `steps` and
+    entered part-way: img2img_steps(steps, strength) steps run, starting from init noised to that
+    step's level with scheduler.add_noise (strength 0 runs none and returns init unchanged).
     conditioning(step, total) returns (cond, uncond) for that step, so prompt schedules can switch
     mid-way. cond may be a ComposableConditioning (AND): the guided prediction is then
     uncond + cfg * sum(weight * (cond_k - uncond)). With CFG scale 1 and a plain prompt the
@@ -133,8 +148,11 @@ def denoise(
 
     hooks = hooks or Hooks()
     scheduler.set_timesteps(steps, device=latents.device)
-    timesteps = scheduler.timesteps
-    latents = latents * scheduler.init_noise_sigma
+    if init is None:
+        timesteps = scheduler.timesteps
+        latents = latents * scheduler.init_noise_sigma
+    else:
+        timesteps, latents = _enter_at_strength(scheduler, init, latents, steps, strength)
     total = len(timesteps)
     if progress is not None:
         progress.total_steps = total
@@ -149,7 +167,7 @@ def denoise(
             raise SkipBatch()
         cond, uncond = conditioning(i, total)
         state = DenoiseState(step=i, total_steps=total, timestep=t, latents=latents, cond=cond, uncond=uncond,
-                             cfg_scale=cfg_scale)
+                             cfg_scale=cfg_scale, next_timestep=timesteps[i + 1] if i + 1 < total else None)
         hooks.run(HookPoint.PRE_STEP, state)
         parts = _weighted_parts(state.cond)
         guided = state.cfg_scale != 1.0 or len(parts) != 1 or parts[0][1] != 1.0
@@ -168,7 +186,34 @@ def denoise(
         latents = state.latents
         if progress is not None:
             progress.step = i + 1
+            progress.publish_latents(latents, model)  # live previews are drawn from these on request
     return latents
+
+
+def img2img_steps(steps: int, strength: float) -> int:
+    """Steps actually run for img2img: A1111's count, int(min(strength, 0.999) * steps) + 1, at most steps.
+
+    Strength 1 runs them all from the first (highest-noise) step; strength 0 runs none (the init
+    latents come back unchanged, where A1111 would still run one step at the lowest noise level).
+    """
+    if strength <= 0:
+        return 0
+    return min(steps, int(min(strength, 0.999) * steps) + 1)
+
+
+def _enter_at_strength(scheduler: Any, init: torch.Tensor, noise: torch.Tensor, steps: int,
+                       strength: float) -> tuple[Any, torch.Tensor]:
+    """(timesteps still to run, starting latents): the schedule's tail, and init noised to its first step."""
+    run = img2img_steps(steps, strength)
+    order = int(getattr(scheduler, "order", 1))
+    start = (steps - run) * order  # multi-stage samplers (Heun, DPM2) list each step `order` times
+    timesteps = scheduler.timesteps[start:] if run else scheduler.timesteps[:0]
+    if not run:
+        return timesteps, init.clone()
+    if hasattr(scheduler, "set_begin_index"):
+        scheduler.set_begin_index(start)
+    first = timesteps[:1].repeat(init.shape[0])
+    return timesteps, scheduler.add_noise(init, noise.to(init.dtype), first)
 
 
 def _step_params(scheduler: Any) -> set[str]:

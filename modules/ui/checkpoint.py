@@ -58,6 +58,7 @@ def choose_vae(app: App, choice: str | None) -> tuple[str, str, str]:
         model, info = app.models.current, app.models.current_info
         if model is not None and info is not None:
             vaes.apply(model, info.path)
+        app.options.remember("sd_vae", vaes.selected)
     except UserError as e:
         vaes.selected = previous
         return previous, str(e), "error"
@@ -96,7 +97,7 @@ def build_checkpoint_row(app: App) -> CheckpointRow:
         if not title:
             return gr.update(value=previous), message_html(model_status(app))
         try:
-            app.models.load(title)
+            app.load_checkpoint(title)
         except UserError as e:
             return gr.update(value=previous), message_html(str(e), "error")
         except Exception as e:  # noqa: BLE001 - the page must stay usable

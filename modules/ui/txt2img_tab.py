@@ -16,6 +16,7 @@ import gradio as gr
 
 from modules.errors import UserError
 from modules.generation.params import MAX_SEED, Txt2ImgParams
+from modules.generation.preview import live_preview
 from modules.generation.prompt_chunks import EMPHASIS_MODES
 from modules.messages import msg
 from modules.samplers.registry import sampler_names, schedule_labels
@@ -171,7 +172,7 @@ def build_txt2img_tab(app: App) -> Txt2ImgTab:
         ahead = app.jobs.position(job)
         first = msg("waiting_for_job", ahead=ahead) if ahead else msg("starting_job")
         yield {tab.message: "", tab.progress: progress_html(0, first)}
-        shown = first
+        shown, shown_preview = first, -1
         while not job.wait(POLL_SECONDS):
             ahead = app.jobs.position(job)
             if ahead:
@@ -180,7 +181,12 @@ def build_txt2img_tab(app: App) -> Txt2ImgTab:
                     shown = text
                     yield {tab.progress: progress_html(0, text)}
             elif job.progress.active and job.progress.total_steps:
-                yield {tab.progress: job_progress_html(job.progress)}
+                update = {tab.progress: job_progress_html(job.progress)}
+                preview = live_preview(job.progress, app.options)
+                if preview is not None and job.progress.preview_step != shown_preview:
+                    shown_preview = job.progress.preview_step
+                    update[tab.gallery] = [preview]
+                yield update
         try:
             result = job.result()
         except UserError as e:

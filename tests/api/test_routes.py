@@ -230,6 +230,9 @@ def test_progress_shows_the_running_job_and_interrupt_stops_it(client: httpx.Cli
     assert seen["state"]["job"] == "txt2img" and seen["state"]["id_task"] == "task-long"
     assert seen["state"]["sampling_steps"] == 150 and seen["state"]["job_count"] == 20
     assert seen["textinfo"].startswith("Step ")
+    preview = Image.open(io.BytesIO(base64.b64decode(seen["current_image"])))  # live preview (Approx cheap)
+    assert preview.format == "PNG" and preview.size[0] > 0
+    assert client.get(f"{V1}/progress", params={"skip_current_image": True}).json()["current_image"] is None
     by_id = client.get(f"{V1}/progress", params={"id_task": "task-long"}).json()
     assert by_id["state"]["status"] == "running"
     assert client.post(f"{V1}/interrupt").json() == {}

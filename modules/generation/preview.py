@@ -1,0 +1,129 @@
+"""Live previews: a picture of the running job's latents, drawn when the UI or API asks for one.
+
+The denoising loop only publishes a reference to its newest latents (Progress.publish_latents); this
+module turns them into an image on request, so a job nobody watches pays nothing.
+
+- "Approx cheap": latent -> RGB through a per-model linear map (4 weights + bias per colour). The map is
+  fitted once per VAE by encoding a few flat colour patches and solving least squares, so it works for
+  any checkpoint (SD1, SD2, SDXL, the demo model) without shipping coefficient tables.
+- "Full": the model's own VAE decodes the latents (slower, exact).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+    from modules.jobs import Progress
+    from modules.model_manager.loaded_model import LoadedModel
+    from modules.options import Options
+
+log = logging.getLogger(__name__)
+
+# colours (RGB in 0..1) the linear map is fitted on: the cube's corners, greys, and mixed tones
+FIT_COLOURS = [
+    (0, 0, 0), (1, 1, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1),
+    (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), (0.75, 0.75, 0.75), (1, 0.5, 0), (0.5, 0, 1), (0, 0.5, 0.25),
+    (0.6, 0.4, 0.2), (0.2, 0.6, 0.8),
+]
+FIT_SIZE = 64  # pixels per side of each colour patch
+_FACTORS_KEY = "preview_factors"
+_fit_lock = threading.Lock()
+
+
+def approx_factors(model: LoadedModel) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weights [C, 3], bias [3]) mapping this model's scaled latents to RGB in -1..1; cached per VAE."""
+    import torch
+
+    vae = model.vae
+    with _fit_lock:
+        cached = model.extra.get(_FACTORS_KEY)
+        if cached is not None and cached[0] is vae:
+            return cached[1], cached[2]
+        colours = torch.tensor(FIT_COLOURS, dtype=torch.float32)
+        pixels = (colours * 2 - 1)[:, :, None, None].expand(-1, -1, FIT_SIZE, FIT_SIZE)
+        with torch.no_grad():
+            latents = vae.encode(pixels.to(device=vae.device, dtype=vae.dtype)).latent_dist.mean.float()
+        shift = float(getattr(vae.config, "shift_factor", None) or 0.0)
+        scaled = (latents - shift) * float(vae.config.scaling_factor)  # what the denoising loop works on
+        mean = scaled.mean(dim=(2, 3)).cpu().double()  # [N, C]: a patch's latents, averaged
+        design = torch.cat([mean, torch.ones(len(mean), 1, dtype=torch.float64)], dim=1)
+        solution = torch.linalg.lstsq(design, (colours * 2 - 1).double()).solution  # [C + 1, 3]
+        weights, bias = solution[:-1].float(), solution[-1].float()
+        model.extra[_FACTORS_KEY] = (vae, weights, bias)
+        return weights, bias
+
+
+def approx_images(model: LoadedModel, latents: torch.Tensor) -> list[Image.Image]:
+    """Latent-sized RGB images through the fitted linear map (no VAE decode)."""
+    import torch
+
+    weights, bias = approx_factors(model)
+    with torch.no_grad():
+        rgb = torch.einsum("nchw,ck->nkhw", latents.detach().float().cpu(), weights) + bias[None, :, None, None]
+    return _to_images(rgb)
+
+
+def full_images(model: LoadedModel, latents: torch.Tensor) -> list[Image.Image]:
+    """Full-size images through the model's VAE, in its own dtype (no NaN retry: a preview may fail)."""
+    import torch
+
+    vae = model.vae
+    scaled = latents.detach().to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
+    shift = getattr(vae.config, "shift_factor", None)
+    if shift:
+        scaled = scaled + shift
+    with torch.no_grad():
+        return _to_images(vae.decode(scaled).sample.float().cpu())
+
+
+def _to_images(rgb: torch.Tensor) -> list[Image.Image]:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    arrays = ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(dtype=torch.uint8)
+    return [Image.fromarray(np.ascontiguousarray(a.permute(1, 2, 0).numpy())) for a in arrays]
+
+
+def draw(model: LoadedModel, latents: torch.Tensor, kind: str, grid: bool) -> Image.Image:
+    """One preview image of a batch of latents: the first image, or all of them as a grid."""
+    from modules.generation.grid import make_grid
+
+    batch = latents if grid else latents[:1]
+    images = full_images(model, batch) if kind == "Full" else approx_images(model, batch)
+    return make_grid(images) if len(images) > 1 else images[0]
+
+
+def live_preview(progress: Progress, options: Options) -> Image.Image | None:
+    """The running job's preview by the live-preview options, drawn now if sampling has moved on far
+    enough since the last one; None when previews are off or nothing has been sampled yet.
+    A failure to draw is logged and gives None: a preview never breaks a job or a progress request."""
+    if not options.get("live_previews_enable", True):
+        return None
+    every = int(options.get("show_progress_every_n_steps", 10))
+    if every == 0:
+        return None
+    source = progress.preview_source()
+    if source is None:
+        return progress.preview  # type: ignore[return-value]
+    latents, model, step = source
+    steps = max(1, progress.total_steps)
+    if every < 0:  # only when a batch has finished sampling
+        due = step % steps == 0 and step != progress.preview_step
+    else:
+        due = progress.preview is None or step - progress.preview_step >= every
+    if due and step > 0:
+        try:
+            image = draw(model, latents, str(options.get("show_progress_type", "Approx cheap")),
+                         bool(options.get("show_progress_grid", True)))
+        except Exception:  # noqa: BLE001 - previews are best effort
+            log.warning("could not draw a live preview", exc_info=True)
+            return None
+        progress.store_preview(image, step)
+    return progress.preview  # type: ignore[return-value]

@@ -1,0 +1,94 @@
+"""Live previews: drawn on request from the latents the denoising loop publishes, by the preview options."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from modules.generation.params import Txt2ImgParams
+from modules.generation.preview import approx_factors, draw, live_preview
+from modules.generation.txt2img import txt2img
+from modules.jobs import Progress
+
+
+@pytest.fixture(autouse=True)
+def one_thread():  # noqa: ANN201
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_the_fitted_map_reads_flat_colours_back(sd1_app) -> None:  # noqa: ANN001
+    from modules.generation.preview import FIT_COLOURS
+
+    model = sd1_app.models.current
+    weights, bias = approx_factors(model)
+    assert weights.shape == (model.latent_channels, 3) and bias.shape == (3,)
+    assert approx_factors(model)[0] is weights  # cached per VAE
+    colours = torch.tensor([*FIT_COLOURS, (0.9, 0.1, 0.3), (0.1, 0.3, 0.9)]) * 2 - 1
+    with torch.no_grad():
+        latents = model.vae.encode(colours[:, :, None, None].expand(-1, -1, 64, 64)).latent_dist.mean
+    predicted = (latents * model.vae.config.scaling_factor).mean(dim=(2, 3)) @ weights + bias
+    explained = 1 - ((predicted - colours) ** 2).sum() / ((colours - colours.mean(0)) ** 2).sum()
+    assert explained > 0.8  # even a tiny random VAE is nearly linear on flat colours
+    image = draw(model, latents[:1] * model.vae.config.scaling_factor, "Approx cheap", grid=False)
+    assert image.size == (64 // model.vae_scale_factor,) * 2 and image.mode == "RGB"
+
+
+def test_previews_follow_the_options_during_a_run(sd1_app) -> None:  # noqa: ANN001
+    app = sd1_app
+    progress = Progress()
+    seen: list[tuple[int, object]] = []
+    ready = threading.Event()
+
+    def watch(state) -> None:  # noqa: ANN001 - POST_STEP hook: poll the preview as a client would
+        image = live_preview(progress, app.options)
+        seen.append((state.step, image))
+        ready.set()
+
+    from modules.generation.denoise import HookPoint, Hooks
+
+    hooks = Hooks()
+    hooks.add(HookPoint.POST_STEP, watch)
+    app.options.update({"show_progress_every_n_steps": 3, "show_progress_type": "Approx cheap"})
+    params = Txt2ImgParams(prompt="a red circle", seed=1, steps=8, width=64, height=64, batch_size=2)
+    txt2img(app, params, progress, hooks, save_images=False)
+    drawn = [progress_step for progress_step, image in seen if image is not None]
+    assert drawn, "a preview is drawn during sampling"
+    images = [image for _, image in seen if image is not None]
+    f = app.models.current.vae_scale_factor
+    assert images[0].size == (2 * 64 // f, 64 // f)  # Approx cheap: latent-sized, the batch as a grid
+    assert len({id(i) for i in images}) == 3  # latents of steps 1, 4, 7 (every 3 steps), reused between
+    assert progress.preview_source() is None or progress.latents is not None
+
+    app.options.update({"show_progress_type": "Full", "show_progress_grid": False})
+    seen.clear()
+    progress = Progress()
+    txt2img(app, params, progress, hooks, save_images=False)
+    assert [i for _, i in seen if i is not None][0].size == (64, 64)
+
+    app.options.update({"live_previews_enable": False})
+    seen.clear()
+    progress = Progress()
+    txt2img(app, params, progress, hooks, save_images=False)
+    assert all(image is None for _, image in seen)
+
+
+def test_a_finished_job_lets_go_of_its_latents_and_model(sd1_app) -> None:  # noqa: ANN001
+    app = sd1_app
+    job = app.jobs.submit("txt2img", lambda p: txt2img(app, Txt2ImgParams(prompt="x", steps=2, width=64, height=64),
+                                                        p, save_images=False))
+    job.result(timeout=120)
+    assert job.progress.latents is None and job.progress.preview_source() is None
+
+
+def test_a_failing_preview_is_no_preview(sd1_app, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import modules.generation.preview as preview
+
+    progress = Progress(total_steps=4, step=2)
+    progress.publish_latents(torch.full((1, 4, 8, 8), float("nan")), sd1_app.models.current)
+    monkeypatch.setattr(preview, "draw", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert live_preview(progress, sd1_app.options) is None
