@@ -39,6 +39,16 @@ def _after_start(app, start: float, log: logging.Logger) -> None:  # noqa: ANN00
     log.info("%s ready at http://%s:%d in %.1fs; loading the model in the background",
              "API" if app.settings.nowebui else "UI", app.settings.host, app.settings.port, time.monotonic() - start)
     threading.Thread(target=app.load_default_model, name="model-loader", daemon=True).start()
+    threading.Thread(target=_tidy_outputs, args=(app, log), name="outputs-tidy", daemon=True).start()
+
+
+def _tidy_outputs(app, log: logging.Logger) -> None:  # noqa: ANN001
+    """Remove temp files a killed run left in outputs/ (never a finished image)."""
+    from modules.generation.outputs import remove_leftovers
+
+    removed = remove_leftovers(app.settings.outputs_dir)
+    if removed:
+        log.info("removed %d unfinished temp file(s) left in %s by an earlier run", len(removed), app.settings.outputs_dir)
 
 
 if __name__ == "__main__":

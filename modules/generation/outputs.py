@@ -88,6 +88,33 @@ def _reserved_number(folder: Path, prefix: str, digits: int) -> Iterator[str]:
     raise RuntimeError(f"could not reserve a file number in {folder}")
 
 
+STALE_AFTER_S = 600.0  # a temp/lock file this old belongs to no write still going on
+_LEFTOVER = re.compile(r"^(?:.+\.(?:png|jpg|jpeg|webp)\.tmp|(?:grid-)?\d+\.lock)$")
+
+
+def remove_leftovers(root: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Delete the temp and lock files a killed process left under root (outputs/): only names this
+    module writes ('<image>.png.tmp', 'NNNNN.lock', 'grid-NNNN.lock'), only older than older_than_s,
+    so a write going on in another process sharing the folder is left alone. Returns what was removed.
+    Finished images are never touched: they only ever appear under their final name, complete."""
+    import time
+
+    removed: list[Path] = []
+    limit = time.time() - older_than_s
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if not _LEFTOVER.match(name):
+                continue
+            path = Path(folder) / name
+            try:
+                if path.is_file() and not path.is_symlink() and path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed.append(path)
+            except OSError:
+                continue
+    return removed
+
+
 def _pnginfo(image: Image.Image, infotext: str | None) -> PngInfo:
     """Existing text chunks of the image, with 'parameters' set to infotext (tEXt or iTXt)."""
     info = PngInfo()

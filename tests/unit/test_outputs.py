@@ -195,3 +195,56 @@ def test_concurrent_saves_get_distinct_numbers(tmp_path: Path) -> None:
 def test_stale_lock_number_skipped(tmp_path: Path) -> None:
     (tmp_path / "00004.lock").write_bytes(b"")
     assert save_image(image(), tmp_path, 1, "x").name == "00005-1.png"
+
+
+def test_leftovers_of_a_killed_run_are_removed_and_images_kept(tmp_path: Path) -> None:
+    import time
+
+    from modules.generation.outputs import remove_leftovers
+
+    folder = tmp_path / "txt2img-images" / "2024-07-27"
+    done = save_image(image(), folder, 1, "x")
+    leftovers = [folder / "00001-2.png.tmp", folder / "00002.lock", tmp_path / "txt2img-grids" / "grid-0003.lock"]
+    keep = [folder / "notes.tmp", folder / "00009-3.png"]  # not ours / a finished image
+    for path in [*leftovers, *keep]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half")
+    fresh = folder / "00003-4.png.tmp"  # another process may be writing this one right now
+    fresh.write_bytes(b"")
+    old = time.time() - 3600
+    for path in [*leftovers, *keep]:
+        os.utime(path, (old, old))
+    assert sorted(remove_leftovers(tmp_path)) == sorted(leftovers)
+    assert all(p.exists() for p in [*keep, fresh, done])
+
+
+def test_a_process_killed_while_saving_leaves_only_whole_images(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from modules.generation.outputs import remove_leftovers
+
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom PIL import Image\n"
+        "from modules.generation.outputs import save_image\n"
+        "im = Image.effect_noise((384, 384), 64).convert('RGB')\n"
+        "print('ready', flush=True)\n"
+        "for seed in range(100000):\n    save_image(im, Path(sys.argv[1]), seed, 'x' * 2000)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=root, stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    deadline = time.monotonic() + 30
+    while len(list(tmp_path.glob("*.png"))) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    pngs = list(tmp_path.glob("*.png"))
+    assert len(pngs) >= 5
+    for path in pngs:  # every file under a final name is a whole image
+        with Image.open(path) as im:
+            im.load()
+    remove_leftovers(tmp_path, older_than_s=0)
+    assert not [p for p in tmp_path.iterdir() if p.suffix in (".tmp", ".lock")]
