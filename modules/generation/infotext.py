@@ -16,9 +16,10 @@ import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TypeVar
 
 from modules.errors import InvalidParams
-from modules.generation.params import Txt2ImgParams
+from modules.generation.params import GenerationParams, Txt2ImgParams
 from modules.samplers.registry import find_sampler, find_schedule, resolve_schedule, split_legacy_name
 
 APP_VERSION = "sdwebui 0.1.0"
@@ -40,6 +41,8 @@ NEGATIVE_PREFIX = "Negative prompt:"
 RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 RE_IMAGESIZE = re.compile(r"^(\d+)x(\d+)$")
 MIN_PARAM_PAIRS = 3
+
+P = TypeVar("P", bound=GenerationParams)
 
 
 def format_value(value: object) -> str:
@@ -92,7 +95,7 @@ def parameter_line(values: Mapping[str, object]) -> str:
 
 
 def create_infotext(
-    params: Txt2ImgParams,
+    params: GenerationParams,
     seed: int,
     model_name: str | None,
     model_hash: str | None,
@@ -190,7 +193,7 @@ def _float(value: str | None, fallback: float) -> float:
         return fallback
 
 
-def sampler_and_schedule(sampler: str | None, schedule: str | None, base: Txt2ImgParams) -> tuple[str, str]:
+def sampler_and_schedule(sampler: str | None, schedule: str | None, base: GenerationParams) -> tuple[str, str]:
     """Canonical (sampler name, schedule label) from infotext values.
 
     Legacy names such as 'DPM++ 2M Karras' are split. A missing schedule means 'Automatic' (A1111's
@@ -209,8 +212,9 @@ def sampler_and_schedule(sampler: str | None, schedule: str | None, base: Txt2Im
     return name, label
 
 
-def params_from_infotext(text: str, base: Txt2ImgParams | None = None) -> Txt2ImgParams:
-    """Txt2ImgParams from an infotext; fields it does not carry (batch size/count) come from base.
+def params_from_infotext(text: str, base: P | Txt2ImgParams | None = None) -> P | Txt2ImgParams:
+    """Params of base's class (Txt2ImgParams by default) from an infotext; fields it does not carry
+    (batch size/count, img2img's images) come from base.
 
     Values that are missing or unreadable keep base's value, except Clip skip (missing = 1) and
     Schedule type (missing = Automatic), as in A1111. The result is not validated.
@@ -234,7 +238,7 @@ def params_from_infotext(text: str, base: Txt2ImgParams | None = None) -> Txt2Im
     )
 
 
-def _emphasis(info: Mapping[str, str], base: Txt2ImgParams) -> str:
+def _emphasis(info: Mapping[str, str], base: GenerationParams) -> str:
     """'Emphasis' as written; when missing, Original if a prompt uses brackets (A1111), else base's."""
     value = info.get("Emphasis")
     if value:

@@ -1,4 +1,4 @@
-"""Seeded starting noise (always drawn on the CPU so a seed means the same image everywhere) and VAE decoding."""
+"""Seeded starting noise (always drawn on the CPU so a seed means the same image everywhere), VAE encoding and decoding."""
 
 from __future__ import annotations
 
@@ -67,3 +67,37 @@ def decode_latents_checked(model: LoadedModel, latents: torch.Tensor) -> tuple[l
 def decode_latents(model: LoadedModel, latents: torch.Tensor) -> list[Image.Image]:
     """Latents → PIL images, via the VAE in its own dtype (float32 again when half precision gives NaNs)."""
     return decode_latents_checked(model, latents)[0]
+
+
+def _encode(vae: Any, pixels: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    with torch.no_grad():
+        mean = vae.encode(pixels.to(device=vae.device, dtype=vae.dtype)).latent_dist.mean
+    shift = getattr(vae.config, "shift_factor", None)
+    if shift:
+        mean = mean - shift
+    return mean * vae.config.scaling_factor
+
+
+def encode_images(model: LoadedModel, images: list[Image.Image]) -> torch.Tensor:
+    """RGB images (all the same size) → scaled latents [N, C, H/f, W/f] in the UNet's device and dtype.
+
+    The posterior's mean is used, not a sample, so the same image gives the same latents everywhere.
+    A half-precision VAE whose output has NaNs encodes again in float32 (as decoding does).
+    """
+    import numpy as np
+    import torch
+
+    arrays = np.stack([np.asarray(image.convert("RGB"), dtype=np.float32) / 127.5 - 1.0 for image in images])
+    pixels = torch.from_numpy(arrays).permute(0, 3, 1, 2)
+    vae = model.vae
+    latents = _encode(vae, pixels)
+    if vae.dtype in (torch.float16, torch.bfloat16) and bool(torch.isnan(latents).any()):
+        dtype = vae.dtype
+        try:
+            vae.to(torch.float32)
+            latents = _encode(vae, pixels)
+        finally:
+            vae.to(dtype)
+    return latents.to(device=model.unet.device, dtype=model.unet.dtype)

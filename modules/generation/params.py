@@ -1,17 +1,32 @@
-"""What the user asked for: one frozen dataclass per task, validated before any work starts."""
+"""What the user asked for: one frozen dataclass per task, validated before any work starts.
+
+GenerationParams holds what every task shares (prompt, sampler, seed, size, batch, ...);
+Txt2ImgParams adds nothing to it, Img2ImgParams adds the init images, denoising strength and mask.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, TypeVar
 
 from modules.errors import InvalidParams
 from modules.messages import msg
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 MAX_SEED = 2**32 - 1
+RESIZE_MODES = ("Just resize", "Crop and resize", "Resize and fill", "Just resize (latent upscale)")
+MASKED_CONTENT = ("fill", "original", "latent noise", "latent nothing")
+MAX_MASK_BLUR = 64
+MAX_PADDING = 256
+MAX_NOISE_MULTIPLIER = 1.5
+
+P = TypeVar("P", bound="GenerationParams")
 
 
 @dataclass(frozen=True)
-class Txt2ImgParams:
+class GenerationParams:
     prompt: str = ""
     negative_prompt: str = ""
     sampler_name: str = "DPM++ 2M"
@@ -26,12 +41,11 @@ class Txt2ImgParams:
     clip_skip: int = 1
     emphasis: str = "Original"  # how prompt weights act: Original, No norm, Ignore, None (A1111's setting)
 
-    def validate(self) -> None:
-        """Raise InvalidParams naming the first field that is out of range."""
+    def checks(self) -> list[tuple[bool, str]]:
+        """(ok, message) per rule, in the order they are reported; subclasses add theirs."""
         from modules.generation.prompt_chunks import EMPHASIS_MODES
-        from modules.samplers.registry import find_sampler, find_schedule
 
-        checks: list[tuple[bool, str]] = [
+        return [
             (1 <= self.steps <= 150, msg("bad_steps", value=self.steps)),
             (0.0 <= self.cfg_scale <= 30.0, msg("bad_cfg", value=self.cfg_scale)),
             (-1 <= self.seed <= MAX_SEED, msg("bad_seed", value=self.seed)),
@@ -43,11 +57,61 @@ class Txt2ImgParams:
             (self.emphasis in EMPHASIS_MODES, msg("bad_emphasis", value=self.emphasis,
                                                   choices=", ".join(EMPHASIS_MODES))),
         ]
-        for ok, text in checks:
+
+    def validate(self) -> None:
+        """Raise InvalidParams naming the first field that is out of range."""
+        from modules.samplers.registry import find_sampler, find_schedule
+
+        for ok, text in self.checks():
             if not ok:
                 raise InvalidParams(text)
         find_sampler(self.sampler_name)
         find_schedule(self.scheduler)
 
-    def with_seed(self, seed: int) -> Txt2ImgParams:
+    def with_seed(self: P, seed: int) -> P:
         return replace(self, seed=seed)
+
+
+@dataclass(frozen=True)
+class Txt2ImgParams(GenerationParams):
+    """txt2img needs nothing beyond the shared fields."""
+
+
+@dataclass(frozen=True)
+class Img2ImgParams(GenerationParams):
+    """img2img and inpainting (A1111's StableDiffusionProcessingImg2Img, UI defaults).
+
+    Image i of a batch starts from init_images[i % len(init_images)]. mask: white = repaint
+    (A1111); any size, it is resized to the init image. resize_mode 3 (latent upscale) resizes like 0.
+    inpainting_fill: 0 fill, 1 original, 2 latent noise, 3 latent nothing. inpaint_full_res: "Only
+    masked" (the masked area plus padding is generated at width x height and pasted back).
+    """
+
+    init_images: tuple[Image.Image, ...] = ()
+    denoising_strength: float = 0.75
+    resize_mode: int = 0
+    mask: Image.Image | None = None
+    mask_blur_x: int = 4
+    mask_blur_y: int = 4
+    mask_round: bool = True
+    inpainting_fill: int = 1
+    inpaint_full_res: bool = False
+    inpaint_full_res_padding: int = 32
+    inpainting_mask_invert: bool = False
+    initial_noise_multiplier: float = 1.0
+
+    def checks(self) -> list[tuple[bool, str]]:
+        blur = (self.mask_blur_x, self.mask_blur_y)
+        return [
+            (len(self.init_images) > 0, msg("no_init_image")),
+            *super().checks(),
+            (0.0 <= self.denoising_strength <= 1.0, msg("bad_denoising", value=self.denoising_strength)),
+            (self.resize_mode in range(len(RESIZE_MODES)), msg("bad_resize_mode", value=self.resize_mode)),
+            (all(0 <= b <= MAX_MASK_BLUR for b in blur), msg("bad_mask_blur", value=max(blur, key=abs),
+                                                                maximum=MAX_MASK_BLUR)),
+            (self.inpainting_fill in range(len(MASKED_CONTENT)), msg("bad_inpainting_fill", value=self.inpainting_fill)),
+            (0 <= self.inpaint_full_res_padding <= MAX_PADDING,
+             msg("bad_padding", value=self.inpaint_full_res_padding, maximum=MAX_PADDING)),
+            (0.0 <= self.initial_noise_multiplier <= MAX_NOISE_MULTIPLIER,
+             msg("bad_noise_multiplier", value=self.initial_noise_multiplier, maximum=MAX_NOISE_MULTIPLIER)),
+        ]

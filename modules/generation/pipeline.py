@@ -1,0 +1,186 @@
+"""The one generation path every task goes through: prompts → conditioning → batches → images on disk.
+
+generate(app, params, progress, task) does what txt2img and img2img share: seed resolution, prompt
+plan, VAE and embeddings, LoRA/hypernetworks applied around the whole run, per-batch seeds and CPU
+generators, the shared denoise() loop, decoding (with the fp32 retry), saving with infotext, the
+grid, Interrupt/Skip and the result message. A Task supplies only what differs: how a batch starts
+(noise, or init latents at a strength, plus its own hooks), what happens to decoded images, extra
+infotext keys, and its output folder names (outputs/<kind>-images, outputs/<kind>-grids).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from modules.errors import Interrupted
+from modules.generation.denoise import Hooks, SkipBatch, denoise
+from modules.generation.params import MAX_SEED, GenerationParams
+from modules.messages import msg
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+    from modules.app import App
+    from modules.jobs import Progress
+    from modules.model_manager.loaded_model import LoadedModel
+
+
+@dataclass
+class GenerationResult:
+    images: list[Image.Image] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    infotexts: list[str] = field(default_factory=list)
+    grid: Image.Image | None = None
+    grid_path: Path | None = None
+    interrupted: bool = False
+    message: str = ""
+
+
+@dataclass
+class BatchStart:
+    """How one batch begins: its noise, and for img2img the init latents and strength, plus batch hooks."""
+
+    noise: torch.Tensor
+    init: torch.Tensor | None = None
+    strength: float = 1.0
+    hooks: Hooks | None = None
+
+
+class Task(Protocol):
+    kind: str  # "txt2img" / "img2img": the output folders' prefix
+
+    def prepare(self, model: LoadedModel) -> None:
+        """Once per generation, after the VAE is chosen (e.g. encode the init images)."""
+
+    def extra_infotext(self) -> dict[str, object]:
+        """Task keys for the infotext (e.g. Denoising strength), in A1111's order."""
+
+    def start_batch(self, model: LoadedModel, first_index: int, seeds: list[int],
+                    generators: list[torch.Generator], scheduler: Any) -> BatchStart:
+        """first_index: the batch's first image over the whole generation."""
+
+    def finish_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        """The denoised latents of the last started batch, before decoding."""
+
+    def finish_images(self, images: list[Image.Image], first_index: int) -> list[Image.Image]:
+        """Decoded images of a batch, before saving (e.g. the original pixels pasted back)."""
+
+
+def resolve_seed(seed: int) -> int:
+    return random.randint(0, MAX_SEED) if seed == -1 else seed
+
+
+def generate(app: App, params: GenerationParams, progress: Progress, task: Task, hooks: Hooks | None = None, *,
+             save_images: bool = True, save_grid: bool = True) -> GenerationResult:
+    """Generate params.batch_count batches of params.batch_size images. Each image is saved before it is returned.
+
+    Image i (over all batches) gets seed + i. Interrupt keeps the images already finished; Skip
+    drops the current batch. save_images/save_grid False (the API's default) keep images in memory.
+    """
+    import torch
+
+    from modules.generation.infotext import create_infotext
+    from modules.generation.latents import cpu_generators, decode_latents_checked
+    from modules.generation.outputs import dated_folder, save_image
+    from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
+    from modules.networks.activation import networks_applied
+    from modules.prompt_parser import strip_comments
+    from modules.samplers.registry import build_scheduler
+
+    params.validate()
+    model, info = app.models.require()
+    seed = resolve_seed(params.seed)
+    # comments are gone before anything else sees the prompts, infotext included (A1111)
+    params = replace(params, seed=seed, prompt=strip_comments(params.prompt),
+                     negative_prompt=strip_comments(params.negative_prompt))
+    plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
+    extra: dict[str, object] = dict(task.extra_infotext())
+    vae = app.networks.vaes.apply(model, info.path)
+    if vae is not None:
+        extra.update(vae.infotext())
+    app.networks.embeddings.ensure_for(model)
+    used_embeddings: set[str] = set()
+    finders = app.networks.embeddings.finders(model, used_embeddings)
+    size = params.batch_size
+    progress.batches = params.batch_count
+    progress.images_per_batch = size
+    images_folder = dated_folder(app.settings.outputs_dir, f"{task.kind}-images", date.today())
+    result = GenerationResult()
+
+    # LoRA merged / hypernetworks set for the whole generation, text encoding included; undone on exit
+    with networks_applied(app.networks, model, plan.networks) as used_networks, torch.inference_mode():
+        extra.update(used_networks.infotext)
+        conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis,
+                                             find_embedding=finders)
+        ti_hashes = app.networks.embeddings.hashes_infotext(used_embeddings)
+        if ti_hashes:
+            extra["TI hashes"] = ti_hashes
+        if params.emphasis != "Original" and uses_emphasis(*plan.texts()):
+            extra["Emphasis"] = params.emphasis
+        task.prepare(model)
+        nan_retry = False
+        for batch in range(params.batch_count):
+            first = batch * size
+            seeds = [seed + first + j for j in range(size)]
+            generators = cpu_generators(seeds)
+            training = dict(model.scheduler_config, noise_sampler_seed=seeds[0])
+            scheduler = build_scheduler(params.sampler_name, params.scheduler, training)
+            start = task.start_batch(model, first, seeds, generators, scheduler)
+            progress.skipped = False
+            try:
+                latents = denoise(model, scheduler, start.noise, conditioning, params.cfg_scale, params.steps,
+                                  params.width, params.height, generators, progress,
+                                  (start.hooks or Hooks()).merged(hooks), init=start.init, strength=start.strength)
+            except SkipBatch:
+                progress.batch = batch + 1
+                continue
+            except Interrupted:
+                result.interrupted = True
+                break
+            images, retried = decode_latents_checked(model, task.finish_latents(latents))
+            nan_retry = nan_retry or retried
+            for image, image_seed in zip(task.finish_images(images, first), seeds, strict=True):
+                text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, extra)
+                if save_images:
+                    result.paths.append(save_image(image, images_folder, image_seed, text))
+                result.images.append(image)
+                result.seeds.append(image_seed)
+                result.infotexts.append(text)
+            progress.batch = batch + 1
+
+    _finish(app, task.kind, params, result, save_images, save_grid)
+    if nan_retry:
+        result.message += " " + msg("vae_nan_retry")
+    for notice in used_networks.notices:
+        result.message += " " + notice
+    return result
+
+
+def _finish(app: App, kind: str, params: GenerationParams, result: GenerationResult, save_images: bool,
+            save_grid: bool) -> None:
+    """The grid (saved to <kind>-grids when asked) and the result message."""
+    from modules.generation.grid import make_grid
+    from modules.generation.outputs import dated_folder
+    from modules.generation.outputs import save_grid as write_grid
+
+    today = date.today()
+    outputs = app.settings.outputs_dir
+    if len(result.images) > 1:
+        result.grid = make_grid(result.images)
+        if save_grid:
+            result.grid_path = write_grid(result.grid, dated_folder(outputs, f"{kind}-grids", today),
+                                          result.infotexts[0])
+    folder = result.paths[0].parent if result.paths else dated_folder(outputs, f"{kind}-images", today)
+    total = params.batch_count * params.batch_size
+    if result.interrupted:
+        result.message = msg("interrupted", done=len(result.images), total=total)
+    elif save_images:
+        result.message = msg("saved", count=len(result.images), folder=folder)
+    else:
+        result.message = msg("generated_not_saved", count=len(result.images))
