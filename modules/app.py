@@ -41,14 +41,14 @@ class App:
         one; select the VAE used last time. Errors are logged, not raised."""
         self.folders.scan()
         remembered = self.options.get("sd_model_checkpoint")
-        preferred = str(self.settings.ckpt) if self.settings.ckpt else remembered if isinstance(remembered, str) else None
+        preferred = str(self.settings.ckpt) if self.settings.ckpt else None
         vae = self.options.get("sd_vae")
         if isinstance(vae, str) and vae != self.networks.vaes.selected:
             try:
                 self.networks.vaes.select(vae)
             except UserError as e:
                 log.warning("%s", e)
-        info = self.models.default_checkpoint(preferred)
+        info = self.models.default_checkpoint(preferred, remembered if isinstance(remembered, str) else None)
         if info is None:
             log.warning("no checkpoint found in %s", self.settings.checkpoint_dir)
             return

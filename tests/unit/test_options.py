@@ -74,3 +74,4 @@ def test_an_unwritable_file_keeps_values_in_memory(tmp_path: Path) -> None:
     options = Options(folder)
     options.update({"show_progress_every_n_steps": 3.0})
     assert options.get("show_progress_every_n_steps") == 3
+
