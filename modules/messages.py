@@ -9,6 +9,7 @@ from __future__ import annotations
 EN: dict[str, str] = {
     # parameter validation
     "bad_steps": "Steps must be between 1 and 150 (got {value}).",
+    "prompt_too_long": "The {field} has {count:,} characters; the limit is {maximum:,}. Shorten it and try again.",
     "bad_cfg": "CFG scale must be between 0 and 30 (got {value}).",
     "bad_seed": "Seed must be -1 (random) or a whole number from 0 to 4294967295 (got {value}).",
     "bad_size": "The {field} must be a multiple of 8 between 64 and 2048 (got {value}).",

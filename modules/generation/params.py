@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 MAX_SEED = 2**32 - 1
+MAX_PROMPT_CHARS = 32_768  # per prompt; far beyond any useful prompt, short of a memory problem
 RESIZE_MODES = ("Just resize", "Crop and resize", "Resize and fill", "Just resize (latent upscale)")
 MASKED_CONTENT = ("fill", "original", "latent noise", "latent nothing")
 MAX_MASK_BLUR = 64
@@ -46,6 +47,10 @@ class GenerationParams:
         from modules.generation.prompt_chunks import EMPHASIS_MODES
 
         return [
+            (len(self.prompt) <= MAX_PROMPT_CHARS, msg("prompt_too_long", field="prompt", count=len(self.prompt),
+                                                        maximum=MAX_PROMPT_CHARS)),
+            (len(self.negative_prompt) <= MAX_PROMPT_CHARS,
+             msg("prompt_too_long", field="negative prompt", count=len(self.negative_prompt), maximum=MAX_PROMPT_CHARS)),
             (1 <= self.steps <= 150, msg("bad_steps", value=self.steps)),
             (0.0 <= self.cfg_scale <= 30.0, msg("bad_cfg", value=self.cfg_scale)),
             (-1 <= self.seed <= MAX_SEED, msg("bad_seed", value=self.seed)),

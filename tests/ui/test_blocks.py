@@ -152,6 +152,24 @@ def test_bad_values_give_a_message_not_an_exception(sd1_app) -> None:  # noqa: A
     assert text_of(final[message]) == msg("bad_size", field="width", value=100)
     final, _ = run_generate(demo, prompt="x", sampler_name="Nope", **SMALL)
     assert "Unknown sampler 'Nope'" in text_of(final[message])
+    final, _ = run_generate(demo, prompt="x" * 100_000, **SMALL)
+    assert text_of(final[message]) == msg("prompt_too_long", field="prompt", count=100_000, maximum=32_768)
+
+
+def test_the_gallery_shows_a_live_preview_while_sampling(sd1_app) -> None:  # noqa: ANN001
+    demo = build_ui(sd1_app)
+    gallery = component(demo, "txt2img_gallery")
+    interrupt = handler(demo, "txt2img_interrupt")
+    previews: list[Any] = []
+
+    def on_update(update: dict[Any, Any]) -> None:
+        if gallery in update and not previews:
+            previews.append(update[gallery])
+            interrupt()
+
+    sd1_app.options.update({"show_progress_every_n_steps": 1})
+    run_generate(demo, on_update, prompt="x", seed=1, steps=150, width=64, height=64)
+    assert previews and len(previews[0]) == 1 and hasattr(previews[0][0], "size")  # one PIL image: the preview
 
 
 def test_unexpected_errors_are_shown_and_the_app_keeps_working(sd1_app, monkeypatch, caplog) -> None:  # noqa: ANN001

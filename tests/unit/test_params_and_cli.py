@@ -11,7 +11,8 @@ from modules.generation.params import Txt2ImgParams
     ("steps", 0, "Steps"), ("steps", 151, "Steps"), ("width", 100, "width"), ("height", 30, "height"),
     ("cfg_scale", -1.0, "CFG"), ("seed", -2, "Seed"), ("batch_size", 9, "Batch size"),
     ("batch_count", 0, "Batch count"), ("clip_skip", 0, "CLIP skip"), ("sampler_name", "nope", "sampler"),
-    ("scheduler", "nope", "schedule"),
+    ("scheduler", "nope", "schedule"), ("prompt", "x" * 40_000, "prompt has 40,000 characters"),
+    ("negative_prompt", "y" * 32_769, "negative prompt has 32,769"),
 ])
 def test_validation_names_the_field(field: str, value: object, text: str) -> None:
     with pytest.raises(InvalidParams, match=text):
