@@ -1,4 +1,8 @@
-"""POST /sdapi/v1/txt2img: request → checks → one job in the shared queue → A1111's response body."""
+"""POST /sdapi/v1/txt2img and /img2img: request → checks → one job in the shared queue → A1111's response body.
+
+Everything a request can get wrong (bad base64, a broken image, a value out of range, an unknown
+sampler or checkpoint) is found here before the job is queued, so it is a 4xx and never a stuck queue.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +10,55 @@ import json
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modules.api.images import ApiError, encode_png
 from modules.messages import msg
 
 if TYPE_CHECKING:
-    from modules.api.schemas import StableDiffusionProcessingTxt2Img
+    from modules.api.img2img_schemas import StableDiffusionProcessingImg2Img
+    from modules.api.schemas import ProcessingCommon, StableDiffusionProcessingTxt2Img
     from modules.app import App
-    from modules.generation.params import Txt2ImgParams
+    from modules.generation.params import GenerationParams, Img2ImgParams, Txt2ImgParams
     from modules.generation.txt2img import GenerationResult
     from modules.jobs import Job, Progress
     from modules.model_manager.folders import CheckpointInfo
 
 log = logging.getLogger(__name__)
+P = TypeVar("P", bound="GenerationParams")
+
 
 @dataclass
-class Txt2ImgOutcome:
+class Outcome:
     result: GenerationResult
-    params: Txt2ImgParams
+    params: GenerationParams
     model: CheckpointInfo | None
     job_timestamp: str
 
 
+Txt2ImgOutcome = Outcome  # the name used before img2img shared it
+
+
 def prepare(app: App, req: StableDiffusionProcessingTxt2Img) -> Txt2ImgParams:
     """Validated Txt2ImgParams for the request (InvalidParams / ApiError naming the field otherwise)."""
-    from modules.api.lists import apply_styles
+    req.check_supported()
+    return _checked(app, req, req.to_params(app.options.param_defaults()))
+
+
+def prepare_img2img(app: App, req: StableDiffusionProcessingImg2Img) -> Img2ImgParams:
+    """Validated Img2ImgParams with the request's images decoded (ApiError naming the field otherwise)."""
+    from modules.api.images import decode_image
 
     req.check_supported()
-    params = req.to_params(app.options.param_defaults())
+    images = [decode_image(text, f"init_images[{i}]") for i, text in enumerate(req.init_images or [])]
+    mask = decode_image(req.mask, "mask") if req.mask else None
+    return _checked(app, req, req.to_img2img_params(images, mask, app.options.param_defaults()))
+
+
+def _checked(app: App, req: ProcessingCommon, params: P) -> P:
+    """params with the request's styles applied, validated, and its checkpoint override known."""
+    from modules.api.lists import apply_styles
+
     prompt, negative = apply_styles(app, params.prompt, params.negative_prompt, req.styles or [])
     params = replace(params, prompt=prompt, negative_prompt=negative)
     params.validate()
@@ -44,9 +68,14 @@ def prepare(app: App, req: StableDiffusionProcessingTxt2Img) -> Txt2ImgParams:
     return params
 
 
-def submit(app: App, req: StableDiffusionProcessingTxt2Img, params: Txt2ImgParams, owner: str) -> Job[Txt2ImgOutcome]:
-    """Queue the generation; a checkpoint override is loaded inside the job (and put back after)."""
+def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str) -> Job[Outcome]:
+    """Queue the generation (img2img for Img2ImgParams, else txt2img); a checkpoint override is loaded
+    inside the job (and put back after)."""
+    from modules.generation import img2img as img2img_module
     from modules.generation import txt2img as txt2img_module
+    from modules.generation.params import Img2ImgParams
+
+    kind = "img2img" if isinstance(params, Img2ImgParams) else "txt2img"
 
     checkpoint = req.checkpoint_override()
     restore = req.override_settings_restore_afterwards
@@ -54,13 +83,14 @@ def submit(app: App, req: StableDiffusionProcessingTxt2Img, params: Txt2ImgParam
     save_grid = req.save_images and not req.do_not_save_grid
     stamp = time.strftime("%Y%m%d%H%M%S")
 
-    def work(progress: Progress) -> Txt2ImgOutcome:
+    def work(progress: Progress) -> Outcome:
         previous = app.models.current_info
         if checkpoint:
             app.models.load(checkpoint)
         try:
-            result = txt2img_module.txt2img(app, params, progress, save_images=save_images, save_grid=save_grid)
-            return Txt2ImgOutcome(result, params, app.models.current_info, stamp)
+            run = img2img_module.img2img if kind == "img2img" else txt2img_module.txt2img  # looked up now: tests patch them
+            result = run(app, params, progress, save_images=save_images, save_grid=save_grid)  # type: ignore[arg-type]
+            return Outcome(result, params, app.models.current_info, stamp)
         finally:
             if checkpoint and restore and previous is not None and app.models.current_info != previous:
                 try:
@@ -68,14 +98,21 @@ def submit(app: App, req: StableDiffusionProcessingTxt2Img, params: Txt2ImgParam
                 except Exception:  # noqa: BLE001 - the images are done; the new model stays loaded
                     log.exception("could not put checkpoint %s back", previous.title)
 
-    return app.jobs.submit("txt2img", work, owner=owner, job_id=req.force_task_id)
+    return app.jobs.submit(kind, work, owner=owner, job_id=req.force_task_id)
 
 
-def info_json(outcome: Txt2ImgOutcome, req: StableDiffusionProcessingTxt2Img) -> str:
+def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
     """The "info" string: A1111's Processed.js() keys, for the images actually made."""
+    from modules.generation.img2img_infotext import img2img_infotext
     from modules.generation.infotext import APP_VERSION, schedule_label
+    from modules.generation.params import Img2ImgParams
 
     result, params, model = outcome.result, outcome.params, outcome.model
+    extra: dict[str, object] = {"Schedule type": schedule_label(params.sampler_name, params.scheduler)}
+    denoising = None
+    if isinstance(params, Img2ImgParams):
+        extra.update(img2img_infotext(params))
+        denoising = extra.pop("Denoising strength")
     has_grid = result.grid is not None
     seeds = list(result.seeds)
     infotexts = ([result.infotexts[0]] if has_grid else []) + list(result.infotexts)
@@ -104,8 +141,8 @@ def info_json(outcome: Txt2ImgOutcome, req: StableDiffusionProcessingTxt2Img) ->
         "sd_vae_hash": None,
         "seed_resize_from_w": -1,
         "seed_resize_from_h": -1,
-        "denoising_strength": None,
-        "extra_generation_params": {"Schedule type": schedule_label(params.sampler_name, params.scheduler)},
+        "denoising_strength": denoising,
+        "extra_generation_params": extra,
         "index_of_first_image": 1 if has_grid else 0,
         "infotexts": infotexts,
         "styles": list(req.styles or []),
@@ -118,7 +155,7 @@ def info_json(outcome: Txt2ImgOutcome, req: StableDiffusionProcessingTxt2Img) ->
     return json.dumps(info, ensure_ascii=False)
 
 
-def response_body(outcome: Txt2ImgOutcome, req: StableDiffusionProcessingTxt2Img) -> dict[str, Any]:
+def response_body(outcome: Outcome, req: ProcessingCommon) -> dict[str, Any]:
     """{"images": [...], "parameters": {request}, "info": "<json>"}; the grid comes first when there is one."""
     result = outcome.result
     images: list[str] | None = None
@@ -127,11 +164,11 @@ def response_body(outcome: Txt2ImgOutcome, req: StableDiffusionProcessingTxt2Img
         if result.grid is not None and result.infotexts:
             images.append(encode_png(result.grid, result.infotexts[0]))
         images += [encode_png(image, text) for image, text in zip(result.images, result.infotexts, strict=True)]
-    return {"images": images, "parameters": req.model_dump(), "info": info_json(outcome, req)}
+    return {"images": images, "parameters": req.echo(), "info": info_json(outcome, req)}
 
 
-def cancelled_body(req: StableDiffusionProcessingTxt2Img, params: Txt2ImgParams) -> dict[str, Any]:
+def cancelled_body(req: ProcessingCommon, params: GenerationParams) -> dict[str, Any]:
     """The answer for a job interrupted while it waited: no images, and info saying so."""
     info = {"prompt": params.prompt, "all_prompts": [], "all_seeds": [], "infotexts": [], "interrupted": True,
             "seed": params.seed, "width": params.width, "height": params.height}
-    return {"images": [] if req.send_images else None, "parameters": req.model_dump(), "info": json.dumps(info)}
+    return {"images": [] if req.send_images else None, "parameters": req.echo(), "info": json.dumps(info)}

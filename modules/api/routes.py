@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from modules.api import lists
 from modules.api.auth import Credentials, basic_auth_user
 from modules.api.images import ApiError, decode_image, encode_png
+from modules.api.img2img_schemas import ImageToImageResponse, StableDiffusionProcessingImg2Img
 from modules.api.schemas import (
     EmbeddingsResponse,
     HypernetworkItem,
@@ -94,10 +95,8 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
     caller = owner_dependency(pairs or [])
     router = APIRouter(prefix=PREFIX, dependencies=[Depends(caller)])
 
-    @router.post("/txt2img", response_model=TextToImageResponse, tags=["generation"])
-    async def txt2img(req: StableDiffusionProcessingTxt2Img, owner: str = Depends(caller)) -> dict[str, Any]:
+    async def run_generation(req: Any, params: Any, owner: str) -> dict[str, Any]:
         # waiting is async, so any number of queued requests holds no worker thread
-        params = await run_in_threadpool(generate.prepare, app, req)
         job = generate.submit(app, req, params, owner)
         while not job.wait(0):
             await asyncio.sleep(WAIT_POLL_S)
@@ -106,6 +105,16 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
         except JobCancelled:
             return generate.cancelled_body(req, params)
         return await run_in_threadpool(generate.response_body, outcome, req)
+
+    @router.post("/txt2img", response_model=TextToImageResponse, tags=["generation"])
+    async def txt2img(req: StableDiffusionProcessingTxt2Img, owner: str = Depends(caller)) -> dict[str, Any]:
+        params = await run_in_threadpool(generate.prepare, app, req)
+        return await run_generation(req, params, owner)
+
+    @router.post("/img2img", response_model=ImageToImageResponse, tags=["generation"])
+    async def img2img(req: StableDiffusionProcessingImg2Img, owner: str = Depends(caller)) -> dict[str, Any]:
+        params = await run_in_threadpool(generate.prepare_img2img, app, req)  # decodes the images
+        return await run_generation(req, params, owner)
 
     @router.get("/progress", response_model=ProgressResponse, tags=["generation"])
     def progress(skip_current_image: bool = False, id_task: str | None = None,

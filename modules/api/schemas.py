@@ -9,16 +9,18 @@ mapping tables below are checked against Txt2ImgParams by a test, so the two sta
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from modules.errors import InvalidParams
-from modules.generation.params import Txt2ImgParams
+from modules.generation.params import GenerationParams, Txt2ImgParams
 from modules.messages import msg
 
 MAX_PROMPT_CHARS = 32_768
 MAX_STYLES = 64
+
+P = TypeVar("P", bound=GenerationParams)
 
 # request field -> Txt2ImgParams field (sampler_name also falls back to sampler_index)
 REQUEST_FIELDS: dict[str, str] = {
@@ -36,11 +38,13 @@ REQUEST_FIELDS: dict[str, str] = {
 }
 
 # fields that ask for a feature this version does not have: (field, value that means "not asked for")
-UNSUPPORTED_UNLESS: tuple[tuple[str, Any], ...] = (
-    ("enable_hr", False), ("restore_faces", (None, False)), ("tiling", (None, False)),
+UNSUPPORTED_COMMON: tuple[tuple[str, Any], ...] = (
+    ("restore_faces", (None, False)), ("tiling", (None, False)),
     ("subseed_strength", 0), ("seed_resize_from_h", (-1, 0)), ("seed_resize_from_w", (-1, 0)),
-    ("script_name", (None, "")), ("alwayson_scripts", ({}, None)), ("firstpass_image", (None, "")),
-    ("refiner_checkpoint", (None, "", "None")),
+    ("script_name", (None, "")), ("alwayson_scripts", ({}, None)), ("refiner_checkpoint", (None, "", "None")),
+)
+UNSUPPORTED_UNLESS: tuple[tuple[str, Any], ...] = (
+    ("enable_hr", False), *UNSUPPORTED_COMMON, ("firstpass_image", (None, "")),
 )
 
 
@@ -48,7 +52,11 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
 
-class StableDiffusionProcessingTxt2Img(ApiModel):
+class ProcessingCommon(ApiModel):
+    """The fields A1111's txt2img and img2img requests share (StableDiffusionProcessing's signature)."""
+
+    unsupported: ClassVar[tuple[tuple[str, Any], ...]] = UNSUPPORTED_COMMON
+
     prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
     negative_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
     styles: list[str] | None = Field(default=None, max_length=MAX_STYLES)
@@ -81,21 +89,7 @@ class StableDiffusionProcessingTxt2Img(ApiModel):
     refiner_checkpoint: str | None = None
     refiner_switch_at: float | None = None
     disable_extra_networks: bool = False
-    firstpass_image: str | None = None
     comments: dict[str, Any] | None = None
-    enable_hr: bool = False
-    firstphase_width: int = 0
-    firstphase_height: int = 0
-    hr_scale: float = 2.0
-    hr_upscaler: str | None = None
-    hr_second_pass_steps: int = 0
-    hr_resize_x: int = 0
-    hr_resize_y: int = 0
-    hr_checkpoint_name: str | None = None
-    hr_sampler_name: str | None = None
-    hr_scheduler: str | None = None
-    hr_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
-    hr_negative_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
     force_task_id: str | None = Field(default=None, max_length=64)
     sampler_index: str = "Euler"
     script_name: str | None = None
@@ -107,14 +101,15 @@ class StableDiffusionProcessingTxt2Img(ApiModel):
 
     def check_supported(self) -> None:
         """InvalidParams naming the first field that asks for something this version cannot do."""
-        for name, allowed in UNSUPPORTED_UNLESS:
+        for name, allowed in self.unsupported:
             value = getattr(self, name)
             ok = value in allowed if isinstance(allowed, tuple) else value == allowed
             if not ok:
                 raise InvalidParams(msg("api_unsupported", field=name))
 
-    def to_params(self, option_defaults: dict[str, Any] | None = None) -> Txt2ImgParams:
-        """Txt2ImgParams for this request (not validated; styles are applied by the caller).
+    def to_params(self, option_defaults: dict[str, Any] | None = None, base: P | None = None) -> P | Txt2ImgParams:
+        """Params of base's class (Txt2ImgParams by default) for this request (not validated; styles are
+        applied by the caller).
 
         Precedence per field: the request's own value > values parsed from `infotext` (for fields the
         request did not set) > API defaults; option fields (clip skip, emphasis) come from
@@ -128,7 +123,7 @@ class StableDiffusionProcessingTxt2Img(ApiModel):
         sampler, schedule = split_legacy_name(sampler, self.scheduler or "Automatic")
         values: dict[str, Any] = {target: getattr(self, source) for source, target in REQUEST_FIELDS.items()}
         values.update(sampler_name=sampler, scheduler=schedule)
-        params = replace(Txt2ImgParams(), **(option_defaults or {}))
+        params = replace(base if base is not None else Txt2ImgParams(), **(option_defaults or {}))
         if self.infotext:
             parsed = params_from_infotext(self.infotext, params)
             explicit = {REQUEST_FIELDS[f] for f in self.model_fields_set if f in REQUEST_FIELDS}
@@ -147,6 +142,29 @@ class StableDiffusionProcessingTxt2Img(ApiModel):
     def checkpoint_override(self) -> str | None:
         value = (self.override_settings or {}).get("sd_model_checkpoint")
         return str(value) if value else None
+
+    def echo(self) -> dict[str, Any]:
+        """The request as the response's "parameters"."""
+        return self.model_dump()
+
+
+class StableDiffusionProcessingTxt2Img(ProcessingCommon):
+    unsupported: ClassVar[tuple[tuple[str, Any], ...]] = UNSUPPORTED_UNLESS
+
+    firstpass_image: str | None = None
+    enable_hr: bool = False
+    firstphase_width: int = 0
+    firstphase_height: int = 0
+    hr_scale: float = 2.0
+    hr_upscaler: str | None = None
+    hr_second_pass_steps: int = 0
+    hr_resize_x: int = 0
+    hr_resize_y: int = 0
+    hr_checkpoint_name: str | None = None
+    hr_sampler_name: str | None = None
+    hr_scheduler: str | None = None
+    hr_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    hr_negative_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
 
 
 class TextToImageResponse(ApiModel):

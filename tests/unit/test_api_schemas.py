@@ -90,3 +90,60 @@ def test_options_check_values_with_the_params_rules() -> None:
         with pytest.raises(InvalidParams, match=next(iter(bad))):
             options.update(bad)
     assert options.get("CLIP_stop_at_last_layers") == 2
+
+
+# A1111 v1.10.1 img2img request: the shared fields (txt2img's without hires fix and firstpass_image) plus
+# img2img's own, with the API's defaults (compatibility reference §9.2)
+TXT2IMG_ONLY = {"enable_hr", "firstphase_width", "firstphase_height", "hr_scale", "hr_upscaler", "hr_second_pass_steps",
+                "hr_resize_x", "hr_resize_y", "hr_checkpoint_name", "hr_sampler_name", "hr_scheduler", "hr_prompt",
+                "hr_negative_prompt", "firstpass_image"}
+A1111_IMG2IMG_DEFAULTS = {
+    "init_images": None, "resize_mode": 0, "denoising_strength": 0.75, "image_cfg_scale": None, "mask": None,
+    "mask_blur_x": 4, "mask_blur_y": 4, "mask_blur": None, "mask_round": True, "inpainting_fill": 0,
+    "inpaint_full_res": True, "inpaint_full_res_padding": 0, "inpainting_mask_invert": 0,
+    "initial_noise_multiplier": None, "latent_mask": None, "include_init_images": False,
+}
+
+
+def test_img2img_request_fields_and_defaults_match_a1111() -> None:
+    from modules.api.img2img_schemas import StableDiffusionProcessingImg2Img
+
+    shared = (set(A1111_DEFAULTS) | OTHER_A1111_FIELDS) - TXT2IMG_ONLY
+    assert set(StableDiffusionProcessingImg2Img.model_fields) == shared | set(A1111_IMG2IMG_DEFAULTS)
+    request = StableDiffusionProcessingImg2Img()
+    for name, default in {**A1111_DEFAULTS, **A1111_IMG2IMG_DEFAULTS}.items():
+        if name not in TXT2IMG_ONLY:
+            assert getattr(request, name) == default, name
+    assert "include_init_images" not in request.echo() and request.echo()["init_images"] is None
+
+
+def test_every_img2img_param_is_reachable_from_the_request() -> None:
+    """Adding a field to Img2ImgParams fails here until the img2img request maps it."""
+    from modules.api.img2img_schemas import IMAGE_FIELDS, IMG2IMG_FIELDS, StableDiffusionProcessingImg2Img
+    from modules.generation.params import Img2ImgParams
+
+    params = {f.name for f in dataclasses.fields(Img2ImgParams)}
+    covered = (set(REQUEST_FIELDS.values()) | set(generation_option_keys().values()) | set(IMG2IMG_FIELDS.values())
+               | set(IMAGE_FIELDS.values()) | {"initial_noise_multiplier"})
+    assert params == covered, f"not reachable from the API: {params - covered}; unknown: {covered - params}"
+    assert set(IMG2IMG_FIELDS) | set(IMAGE_FIELDS) <= set(StableDiffusionProcessingImg2Img.model_fields)
+
+
+def test_img2img_to_params_maps_blur_invert_and_noise() -> None:
+    from PIL import Image
+
+    from modules.api.img2img_schemas import StableDiffusionProcessingImg2Img
+
+    image, mask = Image.new("RGB", (8, 8)), Image.new("L", (8, 8))
+    request = StableDiffusionProcessingImg2Img(prompt="p", steps=9, denoising_strength=0.3, mask_blur=7,
+                                               inpainting_mask_invert=1, initial_noise_multiplier=0.8, width=64,
+                                               height=64, resize_mode=2)
+    params = request.to_img2img_params([image], mask)
+    assert (params.prompt, params.steps, params.denoising_strength, params.resize_mode) == ("p", 9, 0.3, 2)
+    assert (params.mask_blur_x, params.mask_blur_y, params.inpainting_mask_invert) == (7, 7, True)
+    assert params.initial_noise_multiplier == 0.8 and params.init_images == (image,) and params.mask is mask
+    assert (params.inpainting_fill, params.inpaint_full_res, params.inpaint_full_res_padding) == (0, True, 0)
+    params.validate()
+    assert StableDiffusionProcessingImg2Img().to_img2img_params([image], None).initial_noise_multiplier == 1.0
+    with pytest.raises(InvalidParams, match="latent_mask"):
+        StableDiffusionProcessingImg2Img(latent_mask="x").check_supported()
