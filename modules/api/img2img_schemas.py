@@ -59,9 +59,21 @@ class StableDiffusionProcessingImg2Img(ProcessingCommon):
 
     def to_img2img_params(self, images: list[Image.Image], mask: Image.Image | None,
                           option_defaults: dict[str, Any] | None = None) -> Img2ImgParams:
-        """Img2ImgParams for this request with its decoded images (not validated; styles applied by the caller)."""
+        """Img2ImgParams for this request with its decoded images (not validated; styles applied by the caller).
+
+        Precedence as in to_params: the request's own values > an `infotext`'s (Denoising strength,
+        Mask blur, Masked content, ...) > A1111's API defaults.
+        """
         base = self.to_params(option_defaults, Img2ImgParams())
         values: dict[str, Any] = {target: getattr(self, source) for source, target in IMG2IMG_FIELDS.items()}
+        if self.infotext:  # as for the shared fields: the infotext fills what the request did not set
+            from modules.generation.img2img_infotext import img2img_params_from_infotext
+
+            parsed = img2img_params_from_infotext(self.infotext, base)
+            for source, target in IMG2IMG_FIELDS.items():
+                if source not in self.model_fields_set and not (source.startswith("mask_blur_") and
+                                                                 "mask_blur" in self.model_fields_set):
+                    values[target] = getattr(parsed, target)
         if self.mask_blur is not None:
             values["mask_blur_x"] = values["mask_blur_y"] = self.mask_blur
         values["inpainting_mask_invert"] = bool(self.inpainting_mask_invert)

@@ -147,3 +147,17 @@ def test_img2img_to_params_maps_blur_invert_and_noise() -> None:
     assert StableDiffusionProcessingImg2Img().to_img2img_params([image], None).initial_noise_multiplier == 1.0
     with pytest.raises(InvalidParams, match="latent_mask"):
         StableDiffusionProcessingImg2Img(latent_mask="x").check_supported()
+
+
+def test_img2img_infotext_fills_only_fields_the_request_did_not_set() -> None:
+    from PIL import Image
+
+    from modules.api.img2img_schemas import StableDiffusionProcessingImg2Img
+
+    text = ("a cat\nSteps: 9, Sampler: Euler a, CFG scale: 4, Seed: 77, Size: 64x64, Denoising strength: 0.35, "
+            "Mask blur: 6, Inpaint area: Only masked, Masked area padding: 16, Masked content: latent noise")
+    request = StableDiffusionProcessingImg2Img(infotext=text, inpaint_full_res_padding=8)
+    params = request.to_img2img_params([Image.new("RGB", (8, 8))], None)
+    assert (params.prompt, params.steps, params.denoising_strength) == ("a cat", 9, 0.35)
+    assert (params.mask_blur_x, params.mask_blur_y, params.inpainting_fill) == (6, 6, 2)
+    assert (params.inpaint_full_res, params.inpaint_full_res_padding) == (True, 8)
