@@ -23,7 +23,7 @@ def build_ui(app: App) -> Any:
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
                 tab = build_txt2img_tab(app)
-        wire_paste(app, tab.paste, tab.binding, row.vae, tab.message)
+        wire_paste(app, "txt2img", tab.row.paste, tab.binding, row.vae, tab.panel.message)
         if not app.settings.extensions_allowed:
             from modules.messages import msg
             from modules.ui.progress import message_html

@@ -112,18 +112,22 @@ def click_card(prompt: str, tags: list[str], index: int | None) -> str:
     return add_tag(prompt, tags[index])
 
 
-def build_extra_networks_panel(app: App, prompt_box: Any) -> Any:
-    """The panel's components (inside the caller's Blocks context), wired to add tags to prompt_box."""
+def build_extra_networks_panel(app: App, prompt_box: Any, tab: str = "txt2img") -> Any:
+    """The panel's components (inside the caller's Blocks context), wired to add tags to prompt_box.
+
+    txt2img's panel keeps the plain ids (extra_networks_kind, ...); another tab's get its name first.
+    """
     import gradio as gr
 
-    with gr.Accordion("Extra networks", open=False, elem_id="txt2img_extra_networks") as panel:
+    pre = "" if tab == "txt2img" else f"{tab}_"
+    with gr.Accordion("Extra networks", open=False, elem_id=f"{tab}_extra_networks") as panel:
         with gr.Row(equal_height=True):
-            kind = gr.Radio(list(KINDS), value=KINDS[0], label="Kind", elem_id="extra_networks_kind", scale=3)
-            search = gr.Textbox(label="Search", placeholder="Search...", elem_id="extra_networks_search", scale=2)
-            refresh = gr.Button("🔄", elem_id="extra_networks_refresh", elem_classes=["sd-tool-button"],
+            kind = gr.Radio(list(KINDS), value=KINDS[0], label="Kind", elem_id=f"{pre}extra_networks_kind", scale=3)
+            search = gr.Textbox(label="Search", placeholder="Search...", elem_id=f"{pre}extra_networks_search", scale=2)
+            refresh = gr.Button("🔄", elem_id=f"{pre}extra_networks_refresh", elem_classes=["sd-tool-button"],
                                 scale=0, min_width=40)
         gallery = gr.Gallery(label="Cards", columns=6, height=260, allow_preview=False,
-                             elem_id="extra_networks_cards", show_label=False)
+                             elem_id=f"{pre}extra_networks_cards", show_label=False)
         tags = gr.State([])
 
     def update(kind_value: str, query: str) -> tuple[list[Any], list[str]]:
@@ -137,10 +141,10 @@ def build_extra_networks_panel(app: App, prompt_box: Any) -> Any:
 
     on_select.__annotations__["evt"] = gr.SelectData  # resolved, so Gradio passes the click's data
 
-    for event, fn, name in ((kind.change, update, "extra_networks_kind"), (search.input, update, "extra_networks_search"),
-                            (refresh.click, reload, "extra_networks_refresh"), (panel.expand, update, "extra_networks_open")):
+    for event, fn, name in ((kind.change, update, f"{pre}extra_networks_kind"), (search.input, update, f"{pre}extra_networks_search"),
+                            (refresh.click, reload, f"{pre}extra_networks_refresh"), (panel.expand, update, f"{pre}extra_networks_open")):
         event(fn, inputs=[kind, search], outputs=[gallery, tags], api_name=name, api_visibility="private",
               show_progress="hidden")
-    gallery.select(on_select, inputs=[prompt_box, tags], outputs=prompt_box, api_name="extra_networks_click",
+    gallery.select(on_select, inputs=[prompt_box, tags], outputs=prompt_box, api_name=f"{pre}extra_networks_click",
                    api_visibility="private", show_progress="hidden")
     return panel

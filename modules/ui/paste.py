@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modules.errors import UserError
-from modules.generation.params import Txt2ImgParams
 from modules.messages import msg
 from modules.ui.progress import message_html
 
@@ -14,14 +13,17 @@ if TYPE_CHECKING:
     from modules.ui.binding import ParamBinding
 
 
-def wire_paste(app: App, button: Any, binding: ParamBinding[Txt2ImgParams], vae: Any, message: Any) -> None:
-    """button reads the prompt box as an A1111 infotext and fills the bound fields and the VAE dropdown."""
+def wire_paste(app: App, tab: str, button: Any, binding: ParamBinding[Any], vae: Any, message: Any) -> None:
+    """button reads the prompt box as an A1111 infotext and fills the bound fields and the VAE dropdown.
+
+    The params type of binding decides what is read: img2img's binding also gets Denoising strength,
+    Mask blur, Masked content, Inpaint area, ... Fields the infotext does not record keep their values.
+    """
     import gradio as gr
 
     from modules.generation.paste import read_infotext
     from modules.ui.checkpoint import choose_vae
 
-    fields = list(binding.components)
     outputs = [*binding.components.values(), vae, message]
 
     def paste(**values: Any) -> dict[Any, Any]:
@@ -32,7 +34,7 @@ def wire_paste(app: App, button: Any, binding: ParamBinding[Txt2ImgParams], vae:
         try:
             base = binding.params(values)
         except UserError:
-            base = Txt2ImgParams()
+            base = binding.params_type()
         pasted = read_infotext(app, text, base)
         notes = list(pasted.notes)
         vae_update: Any = gr.skip()
@@ -45,5 +47,5 @@ def wire_paste(app: App, button: Any, binding: ParamBinding[Txt2ImgParams], vae:
         return {**binding.updates(pasted.params), vae: vae_update,
                 message: message_html(text_out, "warning" if notes else "info")}
 
-    button.click(paste, inputs_kwargs={name: binding.components[name] for name in fields}, outputs=outputs,
-                 api_name="txt2img_paste", api_visibility="private", show_progress="hidden", queue=False)
+    button.click(paste, inputs_kwargs=binding.inputs(), outputs=outputs, api_name=f"{tab}_paste",
+                 api_visibility="private", show_progress="hidden", queue=False)

@@ -12,18 +12,18 @@ SANS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "He
 MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace")
 
 CSS = """
-#txt2img_generate { min-height: 5.5em; font-size: 1.1em; }
-#txt2img_actions .sd-small-buttons button { min-width: 0; }
+.sd-generate { min-height: 5.5em; font-size: 1.1em; }
+.sd-actions .sd-small-buttons button { min-width: 0; }
 .sd-tool-button { max-width: 2.8em; min-width: 2.8em !important; flex-grow: 0 !important; align-self: end; }
-#txt2img_progress { min-height: 2.2em; }
+.sd-progress-box { min-height: 2.2em; }
 .sd-progress { position: relative; height: 1.9em; border-radius: 6px; overflow: hidden;
   background: var(--block-background-fill); border: 1px solid var(--border-color-primary); }
 .sd-progress-bar { position: absolute; top: 0; left: 0; bottom: 0; background: var(--color-accent-soft);
   transition: width 0.3s linear; }
 .sd-progress-text { position: relative; padding: 0 0.6em; line-height: 1.9em; font-size: 0.9em;
   font-variant-numeric: tabular-nums; white-space: nowrap; }
-#txt2img_message, #sd_model_status { font-size: 0.9em; }
-#txt2img_infotext textarea { font-family: var(--font-mono); font-size: 0.85em; }
+.sd-message-box, #sd_model_status { font-size: 0.9em; }
+.sd-infotext textarea { font-family: var(--font-mono); font-size: 0.85em; }
 .sd-token-counter-box { display: flex; justify-content: flex-end; margin-top: -0.4em; }
 .sd-token-counter { font-size: 0.8em; opacity: 0.75; font-variant-numeric: tabular-nums; }
 """
