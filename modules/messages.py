@@ -58,6 +58,13 @@ EN: dict[str, str] = {
     # web UI
     "bad_number": "{field} must be a number (got '{value}').",
     "bad_whole_number": "{field} must be a whole number (got '{value}').",
+    "bad_choice": "{field} must be one of: {choices} (got '{value}').",
+    # img2img tab
+    "img2img_no_image": "Upload an image first: drop one into the image box (or use Send to img2img under txt2img).",
+    "inpaint_no_image": "Upload an image into the Inpaint box first, then paint over the part to repaint.",
+    "inpaint_no_mask": "Paint over the part of the image to repaint first: the mask is empty.",
+    "inpaint_upload_no_mask": "Upload a mask as well (white = repaint, black = keep).",
+    "inpaint_mask_black": "The mask is all black, so nothing would be repainted. White marks the part to repaint.",
     "waiting_for_job": "Waiting in the queue: {ahead} job(s) before this one…",
     "starting_job": "Starting…",
     "no_model_yet": "No checkpoint loaded yet.",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from modules.generation.infotext import params_from_infotext, parse_infotext
-from modules.generation.params import Txt2ImgParams
+from modules.generation.params import GenerationParams, Img2ImgParams
 
 if TYPE_CHECKING:
     from modules.app import App
@@ -14,17 +14,22 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PastedInfotext:
-    params: Txt2ImgParams
+    params: GenerationParams  # of base's class: Img2ImgParams also get img2img's keys (Denoising strength, ...)
     vae: str | None  # local VAE choice matching the infotext's 'VAE'/'VAE hash', None when not recorded/not here
     notes: list[str]
 
 
-def read_infotext(app: App, text: str, base: Txt2ImgParams | None = None) -> PastedInfotext:
+def read_infotext(app: App, text: str, base: GenerationParams | None = None) -> PastedInfotext:
     """Parameters from an infotext (unrecorded fields from base), with A1111's paste conveniences:
     <lora:name:…> tags pointed at the local file with the recorded hash, and the recorded VAE looked up."""
     from modules.messages import msg
 
-    params = params_from_infotext(text, base)
+    if isinstance(base, Img2ImgParams):
+        from modules.generation.img2img_infotext import img2img_params_from_infotext
+
+        params: GenerationParams = img2img_params_from_infotext(text, base)
+    else:
+        params = params_from_infotext(text, base)
     info = parse_infotext(text)
     notes: list[str] = []
     if info.get("Lora hashes"):

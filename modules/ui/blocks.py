@@ -11,10 +11,11 @@ PAGE_TITLE = "Stable Diffusion"
 
 
 def build_ui(app: App) -> Any:
-    """The page: checkpoint row on top, then the tabs (txt2img for now). Does not start a server."""
+    """The page: checkpoint row on top, then the tabs txt2img and img2img. Does not start a server."""
     import gradio as gr
 
     from modules.ui.checkpoint import build_checkpoint_row
+    from modules.ui.img2img_tab import build_img2img_tab
     from modules.ui.paste import wire_paste
     from modules.ui.txt2img_tab import build_txt2img_tab
 
@@ -22,8 +23,11 @@ def build_ui(app: App) -> Any:
         row = build_checkpoint_row(app)
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
-                tab = build_txt2img_tab(app)
-        wire_paste(app, "txt2img", tab.row.paste, tab.binding, row.vae, tab.panel.message)
+                txt2img = build_txt2img_tab(app)
+            with gr.Tab("img2img", id="img2img", elem_id="tab_img2img"):
+                img2img = build_img2img_tab(app)
+        for name, tab in (("txt2img", txt2img), ("img2img", img2img)):
+            wire_paste(app, name, tab.row.paste, tab.binding, row.vae, tab.panel.message)
         if not app.settings.extensions_allowed:
             from modules.messages import msg
             from modules.ui.progress import message_html
