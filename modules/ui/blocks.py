@@ -17,17 +17,19 @@ def build_ui(app: App) -> Any:
     from modules.ui.checkpoint import build_checkpoint_row
     from modules.ui.img2img_tab import build_img2img_tab
     from modules.ui.paste import wire_paste
+    from modules.ui.send_to import wire_send_to
     from modules.ui.txt2img_tab import build_txt2img_tab
 
     with gr.Blocks(title=PAGE_TITLE, analytics_enabled=False) as demo:
         row = build_checkpoint_row(app)
-        with gr.Tabs(elem_id="tabs"):
+        with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
                 txt2img = build_txt2img_tab(app)
             with gr.Tab("img2img", id="img2img", elem_id="tab_img2img"):
                 img2img = build_img2img_tab(app)
         for name, tab in (("txt2img", txt2img), ("img2img", img2img)):
             wire_paste(app, name, tab.row.paste, tab.binding, row.vae, tab.panel.message)
+        wire_send_to(app, txt2img, img2img, tabs)
         if not app.settings.extensions_allowed:
             from modules.messages import msg
             from modules.ui.progress import message_html

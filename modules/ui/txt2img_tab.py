@@ -55,7 +55,7 @@ def _build_components(styles: list[str]) -> Txt2ImgTab:
             seeds = build_seed_row(TAB, binding, DEFAULTS)
             build_clip_rows(TAB, binding, DEFAULTS)
         with gr.Column(scale=1, min_width=320, elem_id=f"{TAB}_results"):
-            panel = build_result_panel(TAB)
+            panel = build_result_panel(TAB, send_buttons=True)
     return Txt2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel)
 
 

@@ -1,5 +1,5 @@
 """The img2img tab's handlers called directly (no browser) on a tiny sd1 checkpoint: img2img, inpaint,
-messages for missing images and masks, ↙️ paste of img2img keys."""
+messages for missing images and masks, ↙️ paste of img2img keys, and txt2img's send-to buttons."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_img2img_tab_has_a1111_controls_and_defaults(sd1_app) -> None:  # noqa: 
                     "img2img_sampling", "img2img_steps", "img2img_seed", "img2img_random_seed", "img2img_reuse_seed",
                     "img2img_clip_skip", "img2img_token_counter", "img2img_styles", "img2img_extra_networks",
                     "img2img_mask_blur", "img2img_mask_mode", "img2img_inpainting_fill", "img2img_inpaint_full_res",
-                    "img2img_inpaint_full_res_padding"):
+                    "img2img_inpaint_full_res_padding", "txt2img_send_to_img2img", "txt2img_send_to_inpaint"):
         component(demo, elem_id)
     assert component(demo, "img2img_denoising_strength").value == 0.75
     assert component(demo, "resize_mode").value == "Just resize"
@@ -163,6 +163,39 @@ def test_paste_reads_img2img_keys_into_the_fields(sd1_app) -> None:  # noqa: ANN
     assert by_id["img2img_mask_mode"] == "Inpaint not masked" and by_id["img2img_inpaint_full_res"] == "Only masked"
     assert (by_id["img2img_inpaint_full_res_padding"], by_id["img2img_inpainting_fill"]) == (16, "latent nothing")
     assert by_id["img2img_batch_count"] == 2 and by_id["resize_mode"] == "Just resize"
+
+
+def test_send_to_img2img_and_inpaint_carry_the_image_and_its_parameters(sd1_app) -> None:  # noqa: ANN001
+    demo = build_ui(sd1_app)
+    send = handler(demo, "txt2img_send_to_img2img")
+    out = send({}, 0)
+    assert text_of(out[component(demo, "txt2img_message")]) == msg("send_no_image")
+    assert out[component(demo, "img2img_image")] == gr.skip()
+
+    final: dict[Any, Any] = {}
+    for update in handler(demo, "txt2img")(prompt="a blue boat", seed=21, batch_size=2, sampler_name="Euler",
+                                           **SMALL):
+        final.update(update)
+    info = final[next(c for c in final if isinstance(final[c], dict) and "paths" in final[c])]
+    assert len(info["paths"]) == 3  # grid, then the two images
+
+    out = send(info, 2, denoising_strength=0.4)
+    by_id = {getattr(c, "elem_id", None): v for c, v in out.items()}
+    with Image.open(info["paths"][2]) as saved:
+        assert np.array_equal(np.asarray(by_id["img2img_image"]), np.asarray(saved))
+    assert (by_id["img2img_prompt"], by_id["img2img_seed"], by_id["img2img_steps"]) == ("a blue boat", 22, 3)
+    assert (by_id["img2img_sampling"], by_id["img2img_width"]) == ("Euler", 64)
+    assert by_id["img2img_denoising_strength"] == 0.4, "a field the infotext does not record keeps its value"
+    assert by_id["tabs"] == gr.update(selected="img2img") and by_id["mode_img2img"] == gr.update(selected="img2img")
+    assert by_id["img2maskimg"] == gr.skip()
+    assert text_of(by_id["img2img_message"]) == msg("sent_to_img2img")
+
+    out = handler(demo, "txt2img_send_to_inpaint")(info, 1)
+    by_id = {getattr(c, "elem_id", None): v for c, v in out.items()}
+    assert by_id["img2maskimg"]["background"].size == (64, 64) and by_id["img2maskimg"]["layers"] == []
+    assert by_id["mode_img2img"] == gr.update(selected="inpaint")
+    assert by_id["img2img_inpaint_controls"] == gr.update(visible=True)
+    assert by_id["img2img_seed"] == 21
 
 
 def test_choices_binding_and_painted_mask() -> None:
