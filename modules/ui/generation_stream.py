@@ -39,15 +39,16 @@ def session_owner(request: gr.Request | None) -> str:
 
 
 def gallery_info(result: GenerationResult) -> tuple[list[str], dict[str, list[Any]]]:
-    """Gallery items (grid first, then the images) and the infotext/seed/path of each item."""
+    """Gallery items (grid first, then the images) and the infotext/seed/path of each item ("grid": one is first)."""
     items = [str(p) for p in result.paths]
+    grid = result.grid_path is not None and bool(result.infotexts)
     infotexts = list(result.infotexts)
     seeds = list(result.seeds)
-    if result.grid_path is not None and result.infotexts:
+    if grid:
         items.insert(0, str(result.grid_path))
         infotexts.insert(0, result.infotexts[0])
         seeds.insert(0, result.seeds[0])
-    return items, {"infotexts": infotexts, "seeds": seeds, "paths": list(items)}
+    return items, {"infotexts": infotexts, "seeds": seeds, "paths": list(items), "grid": grid}
 
 
 def error_update(panel: ResultPanel, text: str) -> dict[Any, Any]:

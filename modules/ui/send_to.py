@@ -1,6 +1,6 @@
 """txt2img's "🖼️ Send to img2img" and "🎨️ Send to inpaint": the selected image and its parameters go to img2img.
 
-The image (the selected gallery item's PNG) becomes the img2img image or the Inpaint editor's
+The image (the selected gallery item's PNG; the first image when the grid is selected) becomes the img2img image or the Inpaint editor's
 background; its infotext fills img2img's fields as ↙️ would (fields it does not record keep their
 values); the page switches to the img2img tab and the chosen sub-tab.
 """
@@ -49,6 +49,8 @@ def wire_send_to(app: App, source: Txt2ImgTab, target: Img2ImgTab, tabs: Any) ->
     def sender(mode: str) -> Any:
         def send(gen_info: dict[str, Any], selected: int, **values: Any) -> dict[Any, Any]:
             skip = {component: gr.skip() for component in outputs}
+            if (gen_info or {}).get("grid") and selected == 0:
+                selected = 1  # the grid is selected: send the first image instead
             path = selected_item(gen_info, selected, "paths")
             if path is None:
                 return {**skip, source.panel.message: message_html(msg("send_no_image"), "warning")}

@@ -190,7 +190,7 @@ def test_send_to_img2img_and_inpaint_carry_the_image_and_its_parameters(sd1_app)
     assert by_id["img2maskimg"] == gr.skip()
     assert text_of(by_id["img2img_message"]) == msg("sent_to_img2img")
 
-    out = handler(demo, "txt2img_send_to_inpaint")(info, 1)
+    out = handler(demo, "txt2img_send_to_inpaint")(info, 0)  # the grid is selected: its first image is sent
     by_id = {getattr(c, "elem_id", None): v for c, v in out.items()}
     assert by_id["img2maskimg"]["background"].size == (64, 64) and by_id["img2maskimg"]["layers"] == []
     assert by_id["mode_img2img"] == gr.update(selected="inpaint")
