@@ -220,3 +220,19 @@ def test_choices_binding_and_painted_mask() -> None:
     mask = painted_mask([None, layer], (64, 64))
     assert mask is not None and mask.size == (64, 64) and mask.getbbox() == (0, 0, 2, 2)
     assert painted_mask([Image.new("RGBA", (64, 64))], (64, 64)) is None
+
+
+def test_img2img_progress_and_interrupt(sd1_app) -> None:  # noqa: ANN001
+    demo = build_ui(sd1_app)
+    progress, message = component(demo, "img2img_progress"), component(demo, "img2img_message")
+    interrupt = handler(demo, "img2img_interrupt")
+    seen: list[str] = []
+    final: dict[Any, Any] = {}
+    for update in handler(demo, "img2img")(prompt="x", seed=1, steps=150, width=64, height=64, batch_count=20,
+                                           mode="img2img", init_image=noise_image()):
+        final.update(update)
+        if text_of(update.get(progress, "")).startswith("Step"):
+            seen.append(text_of(update[progress]))
+            interrupt()
+    assert seen and seen[0].startswith("Step ") and "image 1/20" in seen[0]
+    assert text_of(final[message]).startswith("Interrupted:")
