@@ -93,6 +93,7 @@ EN: dict[str, str] = {
     "api_body_too_large": "The request body is larger than {limit} MB.",
     "api_unsupported": "The field '{field}' asks for a feature this version does not have yet; leave it at its default.",
     "api_unknown_task": "No task '{id}' of yours is queued, running or recently finished.",
+    "api_vae_not_found": "No VAE named '{name}' (override_settings.sd_vae); GET /sdapi/v1/sd-vae lists them.",
     "unknown_style": "Unknown style '{name}'; GET /sdapi/v1/prompt-styles lists the styles.",
     "bad_option": "The option '{option}' cannot be set to {value!r}.",
     "option_fixed": "The option '{option}' is fixed to {value!r} in this version.",

@@ -56,16 +56,39 @@ def prepare_img2img(app: App, req: StableDiffusionProcessingImg2Img) -> Img2ImgP
 
 
 def _checked(app: App, req: ProcessingCommon, params: P) -> P:
-    """params with the request's styles applied, validated, and its checkpoint override known."""
+    """params with the request's styles applied, validated, and its checkpoint and VAE overrides known.
+    A prompt taken from `infotext` gets its <lora:…> tags pointed at local files by the recorded hashes."""
     from modules.api.lists import apply_styles
+    from modules.networks.vae import AUTOMATIC, NONE
 
+    if req.infotext and "prompt" not in req.model_fields_set:
+        params = replace(params, prompt=_loras_by_hash(app, req.infotext, params.prompt))
     prompt, negative = apply_styles(app, params.prompt, params.negative_prompt, req.styles or [])
     params = replace(params, prompt=prompt, negative_prompt=negative)
     params.validate()
     checkpoint = req.checkpoint_override()
     if checkpoint and app.folders.find_checkpoint(checkpoint) is None:
         raise ApiError(msg("checkpoint_not_found", name=checkpoint[:200]), status=404)
+    vae = req.vae_override()
+    if vae and vae not in (AUTOMATIC, NONE) and app.networks.vaes.find(vae) is None:
+        raise ApiError(msg("api_vae_not_found", name=vae[:200]), status=404)
     return params
+
+
+def _loras_by_hash(app: App, infotext: str, prompt: str) -> str:
+    from modules.generation.infotext import parse_infotext
+    from modules.networks.lora import rename_by_hashes
+
+    hashes = parse_infotext(infotext).get("Lora hashes")
+    return rename_by_hashes(prompt, hashes, app.networks.loras) if hashes else prompt
+
+
+def vae_for(app: App, req: ProcessingCommon) -> str | None:
+    """The VAE this request runs with: override_settings' sd_vae, else the infotext's VAE when that file
+    is here (as A1111 turns an infotext's 'VAE' into an override), else None (the selected one)."""
+    if req.vae_override():
+        return req.vae_override()
+    return app.networks.vaes.choice_from_infotext(req.infotext) if req.infotext else None
 
 
 def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str) -> Job[Outcome]:
@@ -78,6 +101,7 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
     kind = "img2img" if isinstance(params, Img2ImgParams) else "txt2img"
 
     checkpoint = req.checkpoint_override()
+    vae = vae_for(app, req)
     restore = req.override_settings_restore_afterwards
     save_images = req.save_images and not req.do_not_save_samples
     save_grid = req.save_images and not req.do_not_save_grid
@@ -85,13 +109,18 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
 
     def work(progress: Progress) -> Outcome:
         previous = app.models.current_info
+        previous_vae = app.networks.vaes.selected
         if checkpoint:
             app.models.load(checkpoint)
+        if vae:
+            app.networks.vaes.select(vae)  # applied to the model when the generation starts
         try:
             run = img2img_module.img2img if kind == "img2img" else txt2img_module.txt2img  # looked up now: tests patch them
             result = run(app, params, progress, save_images=save_images, save_grid=save_grid)  # type: ignore[arg-type]
             return Outcome(result, params, app.models.current_info, stamp)
         finally:
+            if vae and restore:
+                app.networks.vaes.selected = previous_vae  # the next job applies it again
             if checkpoint and restore and previous is not None and app.models.current_info != previous:
                 try:
                     app.models.load(previous.title)

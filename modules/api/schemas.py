@@ -143,6 +143,11 @@ class ProcessingCommon(ApiModel):
         value = (self.override_settings or {}).get("sd_model_checkpoint")
         return str(value) if value else None
 
+    def vae_override(self) -> str | None:
+        """override_settings' sd_vae (Automatic, None or a file in the VAE folder), if given."""
+        value = (self.override_settings or {}).get("sd_vae")
+        return str(value) if value else None
+
     def echo(self) -> dict[str, Any]:
         """The request as the response's "parameters"."""
         return self.model_dump()
