@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 MixedPrecision = Literal["no", "fp16", "bf16"]
 LrSchedule = Literal["constant", "linear", "cosine"]
+Prediction = Literal["epsilon", "v_prediction"]
 
 GROUP_NORM = 32  # diffusers' default norm_num_groups, which the checkpoint loader assumes
 SD1_HEADS = 8  # SD1 UNets use 8 attention heads everywhere (the loader relies on it)
@@ -55,6 +56,13 @@ def demo_sizes() -> SD1Sizes:
     The VAE's top level has 64 channels: with 32, group norm (32 groups) would normalise each channel
     on its own and flat colour fields would lose their colour."""
     return SD1Sizes()
+
+
+def cpu_demo_sizes() -> SD1Sizes:
+    """The demo model as trained on a 2-core CPU: 64x64 images, a 3-level VAE (16x16x4 latents, so a
+    UNet step costs a quarter of what 32x32 latents cost), cross-attention at every UNet level."""
+    return SD1Sizes(unet_channels=(64, 128, 128), unet_attention=(True, True, True), text_hidden=128,
+                    text_layers=2, text_intermediate=512, vae_channels=(64, 64, 64))
 
 
 def tiny_sizes() -> SD1Sizes:
@@ -114,6 +122,7 @@ class VAEStageConfig:
     kl_weight: float = 1e-5
     initial_log_variance: float | None = -6.0  # a fresh VAE's posterior starts nearly deterministic
     random_flip: bool = False
+    crop: int | None = None  # train on random crops of this size (the VAE is convolutional): cheaper steps
     calibration_images: int = 2048  # images used to normalise the latents after training
 
 
@@ -123,6 +132,7 @@ class DiffusionStageConfig:
 
     train: TrainConfig = field(default_factory=TrainConfig)
     train_text_encoder: bool = True
+    prediction: Prediction = "epsilon"  # "v_prediction": the exported file says so in its metadata
     caption_dropout: float = 0.1  # share of captions replaced by "" (what classifier-free guidance needs)
     noise_offset: float = 0.0  # std of a per-image, per-channel constant added to the noise
     pyramid_noise_levels: int = 0  # add this many coarser noise levels (multi-resolution noise)

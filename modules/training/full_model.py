@@ -3,7 +3,7 @@
 1. `train_vae`: the autoencoder on images (L1 + L2 reconstruction, small KL), then `finish_vae`
    normalises its latents so that latents x 0.18215 (the scaling factor the loader gives every SD1 VAE)
    have mean 0 and std 1 per channel.
-2. `train_diffusion`: UNet and text encoder on the frozen VAE's latents, epsilon prediction under the
+2. `train_diffusion`: UNet and text encoder on the frozen VAE's latents, epsilon (or v) prediction under the
    SD noise schedule of modules/model_manager/checkpoints.py (DDPM, scaled_linear, 1000 steps), text
    encoded the way txt2img encodes it (CLIP last hidden state), with caption dropout for CFG.
 
@@ -53,6 +53,18 @@ def _maybe_flip(x: torch.Tensor, ctx: StepContext, enabled: bool) -> torch.Tenso
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
+def _random_crop(x: torch.Tensor, ctx: StepContext, size: int | None) -> torch.Tensor:
+    """One random size x size window per batch (seeded by the step), or x itself."""
+    import torch
+
+    h, w = x.shape[-2:]
+    if not size or (size >= h and size >= w):
+        return x
+    top = int(torch.randint(0, h - size + 1, (1,), generator=ctx.generator, device=ctx.device))
+    left = int(torch.randint(0, w - size + 1, (1,), generator=ctx.generator, device=ctx.device))
+    return x[..., top : top + size, left : left + size]
+
+
 # --- stage 1: the autoencoder ----------------------------------------------------------------------
 def train_vae(images: InMemoryImages, vae: AutoencoderKL, config: VAEStageConfig, work_dir: Path,
               control: StageControl | None = None) -> tuple[Trainer, TrainResult]:
@@ -68,8 +80,8 @@ def train_vae(images: InMemoryImages, vae: AutoencoderKL, config: VAEStageConfig
     order = BatchOrder(len(images), config.train.batch_size, config.train.seed)
 
     def loss_fn(ctx: StepContext) -> torch.Tensor:
-        x = _maybe_flip(to_unit_range(pixels[order.indices(ctx.micro_step).to(ctx.device)]), ctx,
-                        config.random_flip)
+        batch = _random_crop(pixels[order.indices(ctx.micro_step).to(ctx.device)], ctx, config.crop)
+        x = _maybe_flip(to_unit_range(batch), ctx, config.random_flip)
         posterior = vae.encode(x).latent_dist
         z = posterior.sample(generator=ctx.generator)
         rec = vae.decode(z).sample.float()
@@ -235,8 +247,10 @@ def training_noise(shape: torch.Size, config: DiffusionStageConfig, g: torch.Gen
 
 def epsilon_loss(model: LoadedModel, latents: torch.Tensor, tokens: torch.Tensor, noise: torch.Tensor,
                  t: torch.Tensor, alphas: torch.Tensor, config: DiffusionStageConfig) -> torch.Tensor:
-    """Noise-prediction loss of model.unet on latents (already scaled) noised to timesteps t, conditioned
-    on token ids, Min-SNR weighted when configured."""
+    """Prediction loss of model.unet on latents (already scaled) noised to timesteps t, conditioned on
+    token ids: the target is the noise (epsilon) or, with config.prediction "v_prediction",
+    v = sqrt(a) noise - sqrt(1 - a) latents; Min-SNR weighted when configured (min(snr, gamma) / snr for
+    epsilon, min(snr, gamma) / (snr + 1) for v: the same weighting of the implied x0 error)."""
     import torch
 
     a = alphas[t][:, None, None, None]
@@ -244,10 +258,12 @@ def epsilon_loss(model: LoadedModel, latents: torch.Tensor, tokens: torch.Tensor
     with torch.set_grad_enabled(config.train_text_encoder and torch.is_grad_enabled()):
         hidden = model.text_encoders[0](tokens).last_hidden_state
     pred = model.unet(noisy, t, encoder_hidden_states=hidden).sample
-    loss = ((pred.float() - noise.float()) ** 2).mean(dim=(1, 2, 3))
+    v = config.prediction == "v_prediction"
+    target = a.sqrt() * noise - (1 - a).sqrt() * latents if v else noise
+    loss = ((pred.float() - target.float()) ** 2).mean(dim=(1, 2, 3))
     if config.min_snr_gamma:
         snr = alphas[t] / (1 - alphas[t])
-        loss = loss * snr.clamp(max=config.min_snr_gamma) / snr
+        loss = loss * snr.clamp(max=config.min_snr_gamma) / (snr + 1 if v else snr)
     return loss.mean()
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import torch
     from diffusers import AutoencoderKL
 
-    from modules.model_manager.loaded_model import LoadedModel
+    from modules.model_manager.loaded_model import LoadedModel, PredictionType
 
 SD1_VAE_SCALING = 0.18215  # the loader gives every SD1 VAE this scaling factor
 SD1_VAE_SAMPLE_SIZE = 512
@@ -78,9 +78,11 @@ def build_vae(sizes: SD1Sizes, seed: int = 0) -> AutoencoderKL:
         return AutoencoderKL(**vae_config(sizes))
 
 
-def build_sd1(sizes: SD1Sizes, seed: int = 0, vae: AutoencoderKL | None = None) -> LoadedModel:
+def build_sd1(sizes: SD1Sizes, seed: int = 0, vae: AutoencoderKL | None = None,
+              prediction: PredictionType = "epsilon") -> LoadedModel:
     """A randomly initialised (seeded) SD1-architecture model in float32 on the CPU, in train mode.
-    vae: use this autoencoder instead of a fresh one."""
+    vae: use this autoencoder instead of a fresh one; prediction: what the UNet is trained to predict
+    (an export records it as modelspec.prediction_type, which the loader reads back)."""
     import torch
     from diffusers import UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -99,8 +101,8 @@ def build_sd1(sizes: SD1Sizes, seed: int = 0, vae: AutoencoderKL | None = None) 
         vae=vae if vae is not None else build_vae(sizes, seed + 1),
         text_encoders=[text_encoder],
         tokenizers=tokenizers_for("sd1"),
-        prediction_type="epsilon",
-        scheduler_config=scheduler_config("epsilon"),
+        prediction_type=prediction,
+        scheduler_config=scheduler_config(prediction),
         device=torch.device("cpu"),
         dtype=torch.float32,
         extra={"format": "training", "sizes": sizes},

@@ -3,6 +3,9 @@
     python -m modules.training.train_demo --out models/Stable-diffusion/demo-shapes.safetensors \\
         --work-dir cache/demo-shapes --steps 20000 --time-limit 540
 
+`--preset cpu` is the recipe the shipped file was trained with on a 2-core CPU (64x64 images, 16x16
+latents, v-prediction); the default `gpu` preset is the larger 128x128 recipe for a lent GPU.
+
 1. writes the shapes dataset to <work-dir>/data (skipped when it is already complete);
 2. trains the VAE (<work-dir>/vae), normalises its latents, saves vae-final.safetensors;
 3. trains UNet + text encoder on the latents (<work-dir>/diffusion);
@@ -31,6 +34,7 @@ from modules.training.config import (
     SD1Sizes,
     TrainConfig,
     VAEStageConfig,
+    cpu_demo_sizes,
     demo_sizes,
 )
 
@@ -57,6 +61,26 @@ class DemoRecipe:
         steps=20_000, batch_size=256, learning_rate=3e-4, warmup_steps=500, checkpoint_every=1000,
         log_every=100, ema_decay=0.999)))
     vae_time_share: float = 0.2  # with a time limit, the VAE stage ends after this share of it at most
+
+
+def cpu_recipe() -> DemoRecipe:
+    """What fits in about 1.5 hours of a shared 2-core CPU: 64x64 images through a 3-level VAE (16x16x4
+    latents; trained on 32x32 crops, a quarter of the cost per step), UNet (64, 128, 128) with cross-attention everywhere, a 2-layer text encoder; v-prediction
+    (at high noise the UNet must predict the picture itself, so layout and colours are learned from the
+    prompt early) with offset and pyramid noise (so they cannot be read off the starting noise)."""
+    cpu = {"cpu": True, "mixed_precision": "no"}
+    return DemoRecipe(
+        images=20_000, resolution=64, sizes=cpu_demo_sizes(), vae_time_share=0.25,
+        vae=VAEStageConfig(crop=32, train=TrainConfig(
+            steps=1500, batch_size=16, learning_rate=2e-3, lr_schedule="cosine", warmup_steps=50,
+            checkpoint_every=100, log_every=50, **cpu)),
+        diffusion=DiffusionStageConfig(
+            prediction="v_prediction", min_snr_gamma=None, noise_offset=0.1, pyramid_noise_levels=2,
+            train=TrainConfig(steps=2500, batch_size=32, learning_rate=1e-3, lr_schedule="cosine",
+                              warmup_steps=100, checkpoint_every=100, log_every=50, ema_decay=0.995, **cpu)))
+
+
+PRESETS = {"gpu": DemoRecipe, "cpu": cpu_recipe}
 
 
 @dataclass
@@ -131,7 +155,7 @@ def train_demo(out: Path, work_dir: Path, recipe: DemoRecipe, time_limit: float 
         outcome.vae_check = vae_check(vae, recipe.resolution)
         log.info("analyzer on VAE reconstructions: %s", outcome.vae_check)
 
-    model = build_sd1(recipe.sizes, recipe.seed, vae=vae)
+    model = build_sd1(recipe.sizes, recipe.seed, vae=vae, prediction=recipe.diffusion.prediction)
     if start_from is not None:
         model.unet.load_state_dict(start_from.unet.state_dict())
         model.text_encoders[0].load_state_dict(start_from.text_encoders[0].state_dict())
@@ -200,33 +224,50 @@ def _free_memory() -> None:
 
 
 def build_recipe(args: argparse.Namespace) -> DemoRecipe:
-    recipe = DemoRecipe(images=args.images, dataset_seed=args.dataset_seed, seed=args.seed, resolution=args.resolution)
-    common = {"mixed_precision": args.mixed_precision or default_precision(), "cpu": args.cpu}
-    vae = _with_train(recipe.vae, steps=args.vae_steps, batch_size=args.vae_batch_size, seed=args.seed, **common)
-    diffusion = _with_train(recipe.diffusion, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                            learning_rate=args.lr, checkpoint_every=args.checkpoint_every, **common)
-    if args.steps < diffusion.train.warmup_steps * 4:
-        diffusion = _with_train(diffusion, warmup_steps=max(0, args.steps // 10))
-    if args.vae_steps < vae.train.warmup_steps * 4:
-        vae = _with_train(vae, warmup_steps=max(0, args.vae_steps // 10))
+    """The preset's recipe, with the options given on the command line instead of its values."""
+    recipe = PRESETS[args.preset]()
+
+    def given(name: str, default: object) -> object:
+        value = getattr(args, name)
+        return default if value is None else value
+
+    recipe = replace(recipe, images=given("images", recipe.images), seed=given("seed", recipe.seed),
+                     dataset_seed=given("dataset_seed", recipe.dataset_seed),
+                     resolution=given("resolution", recipe.resolution))
+    common: dict[str, object] = {"seed": recipe.seed}
+    if args.mixed_precision or args.preset == "gpu":
+        common["mixed_precision"] = args.mixed_precision or default_precision()
+    if args.cpu:
+        common["cpu"] = True
+    v, d = recipe.vae.train, recipe.diffusion.train
+    vae = _with_train(recipe.vae, steps=given("vae_steps", v.steps), batch_size=given("vae_batch_size", v.batch_size),
+                      **common)
+    diffusion = _with_train(recipe.diffusion, steps=given("steps", d.steps), batch_size=given("batch_size", d.batch_size),
+                            learning_rate=given("lr", d.learning_rate),
+                            checkpoint_every=given("checkpoint_every", d.checkpoint_every), **common)
+    if diffusion.train.steps < diffusion.train.warmup_steps * 4:
+        diffusion = _with_train(diffusion, warmup_steps=max(0, diffusion.train.steps // 10))
+    if vae.train.steps < vae.train.warmup_steps * 4:
+        vae = _with_train(vae, warmup_steps=max(0, vae.train.steps // 10))
     return replace(recipe, vae=vae, diffusion=diffusion)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    d = DemoRecipe()
     p = argparse.ArgumentParser(prog="python -m modules.training.train_demo", description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, required=True, help="the .safetensors file to write")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="gpu",
+                   help="gpu: 128x128 recipe for a GPU; cpu: the 64x64 recipe of the shipped file (default: gpu)")
     p.add_argument("--work-dir", type=Path, default=Path("cache/demo-shapes"), help="dataset and checkpoints")
-    p.add_argument("--steps", type=int, default=d.diffusion.train.steps, help="UNet + text encoder steps")
-    p.add_argument("--vae-steps", type=int, default=d.vae.train.steps)
-    p.add_argument("--batch-size", type=int, default=d.diffusion.train.batch_size)
-    p.add_argument("--vae-batch-size", type=int, default=d.vae.train.batch_size)
-    p.add_argument("--lr", type=float, default=d.diffusion.train.learning_rate)
-    p.add_argument("--checkpoint-every", type=int, default=d.diffusion.train.checkpoint_every)
-    p.add_argument("--images", type=int, default=d.images, help="size of the generated dataset")
-    p.add_argument("--dataset-seed", type=int, default=d.dataset_seed)
-    p.add_argument("--resolution", type=int, default=d.resolution, help="image size (a multiple of 32)")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--steps", type=int, default=None, help="UNet + text encoder steps (default: the preset's)")
+    p.add_argument("--vae-steps", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--vae-batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--checkpoint-every", type=int, default=None)
+    p.add_argument("--images", type=int, default=None, help="size of the generated dataset")
+    p.add_argument("--dataset-seed", type=int, default=None)
+    p.add_argument("--resolution", type=int, default=None, help="image size (a multiple of 32)")
+    p.add_argument("--seed", type=int, default=None)
     p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default=None,
                    help="default: bf16 on a GPU that has it, else fp16 on a GPU, no on the CPU")
     p.add_argument("--cpu", action="store_true", help="train on the CPU even when a GPU is there")

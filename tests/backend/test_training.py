@@ -282,3 +282,50 @@ def test_benchmark_runs_on_a_checkpoint(tmp_path: Path) -> None:
     assert set(report.accuracy) == {"background", "colour", "position", "kind", "size"}
     assert all(0.0 <= v <= 1.0 for v in report.accuracy.values())
     assert report.seconds_per_image > 0 and len(report.lines()) == 7
+
+
+def test_v_prediction_loss_and_export(images: InMemoryImages, vae_file: Path, tmp_path: Path) -> None:
+    from modules.model_manager.checkpoints import load_checkpoint
+
+    model = build_sd1(SIZES, vae=_model(vae_file).vae, prediction="v_prediction")
+    assert model.prediction_type == "v_prediction" and model.scheduler_config["prediction_type"] == "v_prediction"
+    g = torch.Generator().manual_seed(0)
+    latents, noise = torch.randn((2, 4, 16, 16), generator=g), torch.randn((2, 4, 16, 16), generator=g)
+    tokens, t, alphas = tokenize(model, ["a", "b"]), torch.tensor([10, 990]), alphas_cumprod(model)
+    a = alphas[t][:, None, None, None]
+    with torch.no_grad():
+        pred = model.unet(a.sqrt() * latents + (1 - a).sqrt() * noise, t,
+                          encoder_hidden_states=model.text_encoders[0](tokens).last_hidden_state).sample
+        config = DiffusionStageConfig(prediction="v_prediction", min_snr_gamma=None)
+        got = epsilon_loss(model, latents, tokens, noise, t, alphas, config)
+    torch.testing.assert_close(got, ((pred - (a.sqrt() * noise - (1 - a).sqrt() * latents)) ** 2).mean())
+    trainer, _ = train_diffusion(model, images, replace(_diffusion_config(1), prediction="v_prediction"),
+                                 tmp_path / "work")
+    path = export_checkpoint(model, tmp_path / "v.safetensors")
+    assert load_checkpoint(path).prediction_type == "v_prediction"
+
+
+def test_vae_stage_on_random_crops(images: InMemoryImages, tmp_path: Path) -> None:
+    from modules.training.full_model import _random_crop
+
+    ctx = StepContext(0, 0, torch.Generator().manual_seed(0), torch.device("cpu"))
+    crop = _random_crop(images.pixels[:3], ctx, 16)
+    assert crop.shape == (3, 3, 16, 16)
+    assert any(torch.equal(crop, images.pixels[:3, :, y : y + 16, x : x + 16]) for y in range(17) for x in range(17))
+    assert torch.equal(_random_crop(images.pixels[:3], ctx, None), images.pixels[:3])
+    _, result = train_vae(images, build_vae(SIZES, seed=3), VAEStageConfig(crop=16, train=_train(2)), tmp_path)
+    assert result.finished
+
+
+def test_train_demo_presets_and_overrides() -> None:
+    from modules.training.train_demo import build_recipe, parse_args
+
+    cpu = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu"]))
+    assert cpu.resolution // cpu.sizes.vae_scale_factor == 16  # 64x64 images, 16x16 latents
+    assert cpu.diffusion.prediction == "v_prediction" and cpu.diffusion.train.cpu and cpu.vae.crop
+    assert cpu.diffusion.train.mixed_precision == "no"
+    short = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--steps", "7", "--lr", "0.01"]))
+    assert short.diffusion.train.steps == 7 and short.diffusion.train.learning_rate == 0.01
+    assert short.diffusion.train.warmup_steps == 0 and short.vae == cpu.vae
+    gpu = build_recipe(parse_args(["--out", "x.safetensors"]))
+    assert gpu.resolution == 128 and gpu.diffusion.prediction == "epsilon" and not gpu.diffusion.train.cpu
