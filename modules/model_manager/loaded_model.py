@@ -49,3 +49,14 @@ class LoadedModel:
     def default_size(self) -> int:
         """Native resolution the architecture was trained at (used for defaults, not enforced)."""
         return int(self.unet.config.sample_size) * self.vae_scale_factor
+
+    @property
+    def declared_size(self) -> tuple[int, int] | None:
+        """(width, height) the file says it was trained at (safetensors 'modelspec.resolution', e.g.
+        '64x64'), or None when it does not say or says something unusable."""
+        text = str((self.extra.get("metadata") or {}).get("modelspec.resolution", "")).lower().replace(" ", "")
+        width, _, height = text.partition("x")
+        if not (width.isdigit() and height.isdigit()):
+            return None
+        size = int(width), int(height)
+        return size if all(64 <= v <= 2048 and v % 8 == 0 for v in size) else None

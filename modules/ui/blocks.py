@@ -14,8 +14,10 @@ def build_ui(app: App) -> Any:
     """The page: checkpoint row on top, then the tabs txt2img and img2img. Does not start a server."""
     import gradio as gr
 
+    from modules.generation.params import Txt2ImgParams
     from modules.ui.checkpoint import build_checkpoint_row
     from modules.ui.img2img_tab import build_img2img_tab
+    from modules.ui.native_size import wire_native_size
     from modules.ui.paste import wire_paste
     from modules.ui.send_to import wire_send_to
     from modules.ui.txt2img_tab import build_txt2img_tab
@@ -30,6 +32,9 @@ def build_ui(app: App) -> Any:
         for name, tab in (("txt2img", txt2img), ("img2img", img2img)):
             wire_paste(app, name, tab.row.paste, tab.binding, row.vae, tab.panel.message)
         wire_send_to(app, txt2img, img2img, tabs)
+        default = Txt2ImgParams()
+        sizes = [tab.binding.components[name] for tab in (txt2img, img2img) for name in ("width", "height")]
+        wire_native_size(app, demo, row.dropdown, sizes, (default.width, default.height))
         if not app.settings.extensions_allowed:
             from modules.messages import msg
             from modules.ui.progress import message_html
