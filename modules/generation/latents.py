@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ def initial_noise(model: LoadedModel, seeds: list[int], width: int, height: int,
     return noise.to(device=model.unet.device, dtype=model.unet.dtype)
 
 
-def _decode(vae: Any, latents: torch.Tensor) -> torch.Tensor:
+def vae_decode(vae: Any, latents: torch.Tensor) -> torch.Tensor:
+    """Scaled latents → pixels in -1..1 through the VAE in its own dtype (no NaN check)."""
     import torch
 
     scaled = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
@@ -39,26 +41,28 @@ def _decode(vae: Any, latents: torch.Tensor) -> torch.Tensor:
         return vae.decode(scaled).sample
 
 
-def decode_latents_checked(model: LoadedModel, latents: torch.Tensor) -> tuple[list[Image.Image], bool]:
-    """(images, retried): a half-precision VAE whose output has NaNs decodes again in float32.
-
-    The VAE goes back to its own dtype afterwards (half → float32 → half is exact).
-    """
-    import numpy as np
+def _with_fp32_retry(vae: Any, run: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, bool]:
+    """(run(), False), or when a half-precision VAE gives NaNs: (run() again in float32, True).
+    The VAE goes back to its own dtype afterwards (half → float32 → half is exact)."""
     import torch
+
+    out = run()
+    if vae.dtype not in (torch.float16, torch.bfloat16) or not bool(torch.isnan(out).any()):
+        return out, False
+    dtype = vae.dtype
+    try:
+        vae.to(torch.float32)
+        return run(), True
+    finally:
+        vae.to(dtype)
+
+
+def decode_latents_checked(model: LoadedModel, latents: torch.Tensor) -> tuple[list[Image.Image], bool]:
+    """(images, retried): a half-precision VAE whose output has NaNs decodes again in float32."""
+    import numpy as np
     from PIL import Image
 
-    vae = model.vae
-    pixels = _decode(vae, latents)
-    retried = False
-    if vae.dtype in (torch.float16, torch.bfloat16) and bool(torch.isnan(pixels).any()):
-        dtype = vae.dtype
-        try:
-            vae.to(torch.float32)
-            pixels = _decode(vae, latents)
-        finally:
-            vae.to(dtype)
-        retried = True
+    pixels, retried = _with_fp32_retry(model.vae, lambda: vae_decode(model.vae, latents))
     pixels = (pixels.float() / 2 + 0.5).clamp(0, 1)
     arrays = (pixels.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
     return [Image.fromarray(a) for a in arrays], retried
@@ -91,13 +95,5 @@ def encode_images(model: LoadedModel, images: list[Image.Image]) -> torch.Tensor
 
     arrays = np.stack([np.asarray(image.convert("RGB"), dtype=np.float32) / 127.5 - 1.0 for image in images])
     pixels = torch.from_numpy(arrays).permute(0, 3, 1, 2)
-    vae = model.vae
-    latents = _encode(vae, pixels)
-    if vae.dtype in (torch.float16, torch.bfloat16) and bool(torch.isnan(latents).any()):
-        dtype = vae.dtype
-        try:
-            vae.to(torch.float32)
-            latents = _encode(vae, pixels)
-        finally:
-            vae.to(dtype)
+    latents, _ = _with_fp32_retry(model.vae, lambda: _encode(model.vae, pixels))
     return latents.to(device=model.unet.device, dtype=model.unet.dtype)

@@ -70,16 +70,11 @@ def approx_images(model: LoadedModel, latents: torch.Tensor) -> list[Image.Image
 
 
 def full_images(model: LoadedModel, latents: torch.Tensor) -> list[Image.Image]:
-    """Full-size images through the model's VAE, in its own dtype (no NaN retry: a preview may fail)."""
-    import torch
+    """Full-size images through the model's VAE, in its own dtype (no fp32 retry: that would change the
+    VAE's dtype under the running job; a preview may simply fail)."""
+    from modules.generation.latents import vae_decode
 
-    vae = model.vae
-    scaled = latents.detach().to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
-    shift = getattr(vae.config, "shift_factor", None)
-    if shift:
-        scaled = scaled + shift
-    with torch.no_grad():
-        return _to_images(vae.decode(scaled).sample.float().cpu())
+    return _to_images(vae_decode(model.vae, latents.detach()).float().cpu())
 
 
 def _to_images(rgb: torch.Tensor) -> list[Image.Image]:
