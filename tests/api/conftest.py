@@ -22,13 +22,3 @@ def api_server(api_data: Path) -> Iterator[Served]:
     with running_server(api_data, "--nowebui") as served:
         yield served
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models run fastest on one CPU thread; on a busy 2-core machine two threads are 10x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from modules.demo.analyzer import analyze
@@ -76,13 +75,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("demo"), ckpt=DEMO, device="cpu", precision="fp32")
     app = build_app(settings)
     app.load_default_model()
-    # one intra-op thread: this small model at 64x64 ran 1.6x faster so on the 2-core CI machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield Demo(app)
-    finally:
-        torch.set_num_threads(threads)
+    yield Demo(app)  # torch runs on one thread in tests (tests/conftest.py)
 
 
 def test_demo_file_is_small_and_loads_as_sd1(demo: Demo) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 
@@ -17,15 +16,6 @@ from modules.samplers.registry import sampler_names
 SMALL = {"width": 64, "height": 64, "steps": 3}
 FAR_FROM_MASK = 48  # columns >= this are outside the left-half mask even after a blur of 4
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _pixels(image: Image.Image) -> np.ndarray:

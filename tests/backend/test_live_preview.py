@@ -13,14 +13,6 @@ from modules.generation.txt2img import txt2img
 from modules.jobs import Progress
 
 
-@pytest.fixture(autouse=True)
-def one_thread():  # noqa: ANN201
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_the_fitted_map_reads_flat_colours_back(sd1_app) -> None:  # noqa: ANN001
     from modules.generation.preview import FIT_COLOURS
 

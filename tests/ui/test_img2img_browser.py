@@ -16,15 +16,6 @@ from tests.ui.test_browser import _set_number, guarded_server  # noqa: F401 - th
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
-def one_thread():  # noqa: ANN201 - the machine is shared; tiny models gain nothing from more threads
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _small_settings(page) -> None:  # noqa: ANN001
     for elem_id, value in (("img2img_width", 64), ("img2img_height", 64), ("img2img_steps", 3)):

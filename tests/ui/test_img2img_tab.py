@@ -20,15 +20,6 @@ from tests.ui.test_blocks import component, handler, text_of
 SMALL = {"width": 64, "height": 64, "steps": 3}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():  # noqa: ANN201 - the machine is shared; tiny models gain nothing from more threads
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def noise_image(seed: int = 0, size: int = 64) -> Image.Image:
     pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)

@@ -7,26 +7,13 @@ import html
 import re
 import threading
 import time
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
-
-import pytest
 
 from modules.messages import msg
 from modules.ui.blocks import build_ui
 
 LONG = {"prompt": "long", "seed": 1, "steps": 150, "width": 64, "height": 64, "batch_count": 20}
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def handler(demo: Any, api_name: str) -> Any:
