@@ -49,7 +49,9 @@ def render_all(ckpt: Path, out: Path, size: int, seed: int, zoom: int) -> list[R
     rendered, images = [], []
     with tempfile.TemporaryDirectory() as tmp:
         app = build_app(Settings(data_dir=Path(tmp), ckpt=ckpt.resolve(), device="cpu", precision="fp32"))
-        app.load_default_model()
+        # loaded on the job queue's worker, as webui loads on a thread of its own: torch work on a
+        # second long-lived thread (here: main) makes libgomp throttle and halves CPU speed
+        app.jobs.run("load-checkpoint", lambda _progress: app.load_default_model())
         app.models.require()
         for i, prompt in enumerate(PROMPTS):
             params = Txt2ImgParams(prompt=prompt, seed=seed + i, width=size, height=size)

@@ -71,7 +71,9 @@ def run_benchmark(checkpoint: Path, settings: BenchmarkSettings, data_dir: Path,
 
     app = build_app(Settings(data_dir=data_dir, ckpt=checkpoint.resolve(), device=settings.device,  # type: ignore[arg-type]
                              precision=settings.precision))  # type: ignore[arg-type]
-    app.load_default_model()
+    # loaded on the job queue's worker, as webui loads on a thread of its own: torch work on a
+    # second long-lived thread (here: main) makes libgomp throttle and halves CPU speed
+    app.jobs.run("load-checkpoint", lambda _progress: app.load_default_model())
     app.models.require()
     scenes: list[Scene] = benchmark_scenes(settings.prompts)
     right: Counter[str] = Counter()

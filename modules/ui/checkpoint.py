@@ -57,7 +57,8 @@ def choose_vae(app: App, choice: str | None) -> tuple[str, str, str]:
         vaes.select(choice)
         model, info = app.models.current, app.models.current_info
         if model is not None and info is not None:
-            vaes.apply(model, info.path)
+            # on the job queue's thread, like all torch work (see docs/cpu-threads.md)
+            app.jobs.run("apply-vae", lambda _progress: vaes.apply(model, info.path))
         app.options.remember("sd_vae", vaes.selected)
     except UserError as e:
         vaes.selected = previous
@@ -97,7 +98,7 @@ def build_checkpoint_row(app: App) -> CheckpointRow:
         if not title:
             return gr.update(value=previous), message_html(model_status(app))
         try:
-            app.load_checkpoint(title)
+            app.jobs.run("load-checkpoint", lambda _progress: app.load_checkpoint(title))  # after running jobs
         except UserError as e:
             return gr.update(value=previous), message_html(str(e), "error")
         except Exception as e:  # noqa: BLE001 - the page must stay usable
