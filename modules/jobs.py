@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,15 +57,13 @@ class Progress:
 
     def publish_latents(self, latents: Any, model: Any) -> None:
         """Called by the denoising loop after each step: keeps a reference (no copy, no decode)."""
-        import weakref
-
         with self._lock:
             self.latents = latents
             self.latents_step = self.batch * max(1, self.total_steps) + self.step
             self._model = weakref.ref(model)
 
     def preview_source(self) -> tuple[Any, Any, int] | None:
-        """(latents, model, step) for drawing a live preview, or None when there is nothing new to draw."""
+        """(latents, model, step) of the newest step, or None when no batch is sampling (or its model is gone)."""
         with self._lock:
             model = self._model() if self._model is not None else None
             if self.latents is None or model is None:

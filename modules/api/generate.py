@@ -86,8 +86,9 @@ def _loras_by_hash(app: App, infotext: str, prompt: str) -> str:
 def vae_for(app: App, req: ProcessingCommon) -> str | None:
     """The VAE this request runs with: override_settings' sd_vae, else the infotext's VAE when that file
     is here (as A1111 turns an infotext's 'VAE' into an override), else None (the selected one)."""
-    if req.vae_override():
-        return req.vae_override()
+    chosen = req.vae_override()
+    if chosen:
+        return chosen
     return app.networks.vaes.choice_from_infotext(req.infotext) if req.infotext else None
 
 
