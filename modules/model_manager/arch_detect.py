@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from modules.model_manager.loaded_model import Arch, PredictionType
 
 NOT_SD = "this is not a Stable Diffusion 1.x, 2.x or SDXL checkpoint"
+# empty marker tensors some checkpoints carry (ComfyUI reads them too)
+V_PRED_KEY = "v_pred"  # the UNet predicts v
+ZTSNR_KEY = "ztsnr"  # trained on the zero-terminal-SNR noise schedule
 
 
 def detect_arch(keys: Iterable[str]) -> Arch:
@@ -80,6 +83,21 @@ def prediction_type_from_metadata(metadata: Mapping[str, str] | None) -> Predict
     if value in ("epsilon", "eps"):
         return "epsilon"
     return None
+
+
+def prediction_type_from_keys(keys: Iterable[str]) -> PredictionType | None:
+    """v_prediction when the state dict carries the empty `v_pred` marker tensor, else None."""
+    return "v_prediction" if V_PRED_KEY in set(keys) else None
+
+
+def zero_terminal_snr_from_keys(keys: Iterable[str], metadata: Mapping[str, str] | None = None) -> bool:
+    """Whether the checkpoint says it was trained with a zero-terminal-SNR schedule: the `ztsnr` marker
+    tensor, or safetensors metadata `modelspec.zero_terminal_snr` / `ztsnr` set to true."""
+    if ZTSNR_KEY in set(keys):
+        return True
+    meta = metadata or {}
+    value = str(meta.get("modelspec.zero_terminal_snr", meta.get("ztsnr", ""))).strip().lower()
+    return value in ("1", "true", "yes")
 
 
 def unet_predicts_v(unet: Any) -> bool:

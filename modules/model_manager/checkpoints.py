@@ -16,9 +16,11 @@ import torch
 from modules.errors import CheckpointLoadError
 from modules.model_manager.arch_detect import (
     detect_arch,
+    prediction_type_from_keys,
     prediction_type_from_metadata,
     prediction_type_from_yaml,
     unet_predicts_v,
+    zero_terminal_snr_from_keys,
 )
 from modules.model_manager.loaded_model import Arch, LoadedModel, PredictionType
 
@@ -27,15 +29,19 @@ CLIP_L_PAD = "<|endoftext|>"
 OPEN_CLIP_PAD = "!"
 
 
-def scheduler_config(prediction_type: PredictionType) -> dict[str, Any]:
-    """The SD training noise schedule as diffusers scheduler kwargs."""
-    return {
+def scheduler_config(prediction_type: PredictionType, zero_terminal_snr: bool = False) -> dict[str, Any]:
+    """The SD training noise schedule as diffusers scheduler kwargs; zero_terminal_snr: the model was
+    trained on the schedule rescaled so its last timestep is pure noise (diffusers' rescale_betas_zero_snr)."""
+    config: dict[str, Any] = {
         "num_train_timesteps": 1000,
         "beta_start": 0.00085,
         "beta_end": 0.012,
         "beta_schedule": "scaled_linear",
         "prediction_type": prediction_type,
     }
+    if zero_terminal_snr:
+        config["rescale_betas_zero_snr"] = True
+    return config
 
 
 def shipped_tokenizer(pad_token: str) -> Any:
@@ -116,7 +122,9 @@ def _load_single_file(path: Path, device: torch.device, dtype: torch.dtype, vae_
     sd = read_state_dict(path)
     metadata = read_safetensors_metadata(path) if path.suffix.lower() == ".safetensors" else {}
     arch = detect_arch(sd.keys())
-    prediction = prediction_type_from_yaml(path) or prediction_type_from_metadata(metadata)
+    prediction = (prediction_type_from_yaml(path) or prediction_type_from_metadata(metadata)
+                  or prediction_type_from_keys(sd.keys()))
+    zero_terminal_snr = zero_terminal_snr_from_keys(sd.keys(), metadata)
     unet_cfg, vae_cfg, text_cfgs = infer_configs(sd, arch, prediction or "epsilon")
 
     unet = _build(lambda: UNet2DConditionModel(**unet_cfg), conv.convert_unet(sd, unet_cfg), "UNet")
@@ -148,7 +156,7 @@ def _load_single_file(path: Path, device: torch.device, dtype: torch.dtype, vae_
         text_encoders=encoders,
         tokenizers=tokenizers_for(arch),
         prediction_type=prediction,
-        scheduler_config=scheduler_config(prediction),
+        scheduler_config=scheduler_config(prediction, zero_terminal_snr),
         path=path,
         device=device,
         dtype=dtype,
@@ -227,7 +235,7 @@ def _load_diffusers_folder(path: Path, device: torch.device, dtype: torch.dtype,
         text_encoders=encoders,
         tokenizers=tokenizers,
         prediction_type=prediction,
-        scheduler_config=scheduler_config(prediction),
+        scheduler_config=scheduler_config(prediction, bool(sched.get("rescale_betas_zero_snr"))),
         path=path,
         device=device,
         dtype=dtype,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modules.model_manager.arch_detect import V_PRED_KEY, ZTSNR_KEY
 from modules.model_manager.ldm_to_diffusers import (
     SD1_CLIP_PREFIX,
     SD2_OPENCLIP_PREFIX,
@@ -96,7 +97,21 @@ def model_to_ldm_state_dict(model: LoadedModel) -> dict[str, torch.Tensor]:
         sd.update(open_clip_to_ldm(model.text_encoders[1], SDXL_OPENCLIP_PREFIX))
     else:
         raise ValueError(f"unknown architecture {model.arch!r}")
+    sd.update(schedule_marker_keys(model))
     return {k: v.cpu().contiguous() for k, v in sd.items()}
+
+
+def schedule_marker_keys(model: LoadedModel) -> dict[str, torch.Tensor]:
+    """Empty marker tensors that say how the model was trained, under the names other UIs read too:
+    `v_pred` (v-prediction) and `ztsnr` (zero-terminal-SNR noise schedule)."""
+    import torch
+
+    keys = {}
+    if model.prediction_type == "v_prediction":
+        keys[V_PRED_KEY] = torch.zeros(0)
+    if model.scheduler_config.get("rescale_betas_zero_snr"):
+        keys[ZTSNR_KEY] = torch.zeros(0)
+    return keys
 
 
 def save_ldm_checkpoint(model: LoadedModel, path: Path, metadata: dict[str, Any] | None = None) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 
 from modules.errors import InvalidParams
 from modules.messages import msg
+from modules.samplers.noise_schedule import sampling_betas
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,17 @@ def resolve_schedule(sampler_name: str, scheduler: str) -> ScheduleSpec:
 def scheduler_config(sampler_name: str, scheduler: str, training: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(diffusers class name, constructor kwargs) for this sampler/schedule on a model.
 
-    training holds the model's noise schedule (num_train_timesteps, betas, prediction_type).
+    training holds the model's noise schedule (num_train_timesteps, betas, prediction_type, and
+    rescale_betas_zero_snr for zero-terminal-SNR models, which get their schedule as trained_betas).
     Sigma schedules (Karras, Exponential) apply only to samplers that support them; for the
     others the sampler's own spacing is kept.
     """
     sampler = find_sampler(sampler_name)
     schedule = resolve_schedule(sampler_name, scheduler)
     config: dict[str, Any] = {k: training[k] for k in _TRAINING_KEYS if k in training}
+    betas = sampling_betas(training)
+    if betas is not None:  # zero-terminal-SNR model: its own schedule, the same for every sampler
+        config["trained_betas"] = betas
     config.update(sampler.config)
     if sampler.schedulable or "timestep_spacing" in schedule.config:
         config.update(schedule.config)

@@ -139,3 +139,18 @@ class DiffusionStageConfig:
     pyramid_noise_discount: float = 0.6  # weight of level i is discount**i; the sum is renormalised
     min_snr_gamma: float | None = 5.0  # Min-SNR loss weighting; None for the plain MSE
     random_flip: bool = False  # off: the demo's captions say left and right
+    # Zero terminal SNR (Lin et al. 2023): the schedule is rescaled so the last timestep is pure noise,
+    # so the model cannot read layout or colour off the starting noise and must take them from the
+    # prompt. Needs v-prediction; the exported file carries a `ztsnr` key that the loader honours.
+    zero_terminal_snr: bool = False
+    high_noise_share: float = 0.0  # share of timesteps drawn from [high_noise_from, 999] (where layout is decided)
+    high_noise_from: int = 700
+
+    def validate(self) -> None:
+        if self.zero_terminal_snr and self.prediction != "v_prediction":
+            raise ValueError("zero terminal SNR needs v-prediction: at the last timestep there is no noise "
+                             "left to tell apart from the picture, so epsilon cannot be predicted")
+        if not 0.0 <= self.high_noise_share <= 1.0:
+            raise ValueError("high_noise_share must be between 0 and 1")
+        if not 0 <= self.high_noise_from < 1000:
+            raise ValueError("high_noise_from must be a timestep between 0 and 999")

@@ -177,6 +177,9 @@ def train_diffusion(model: LoadedModel, images: InMemoryImages, config: Diffusio
     model.vae (frozen); checkpoints in work_dir, resuming from the newest."""
     import torch
 
+    config.validate()
+    if config.zero_terminal_snr != bool(model.scheduler_config.get("rescale_betas_zero_snr")):
+        raise ValueError("the model's noise schedule does not match the stage's zero_terminal_snr setting")
     control = control or StageControl()
     unet, text_encoder, vae = model.unet, model.text_encoders[0], model.vae
     vae.eval()
@@ -213,13 +216,28 @@ def train_diffusion(model: LoadedModel, images: InMemoryImages, config: Diffusio
             drop = torch.rand(n, generator=g, device=dev) < config.caption_dropout
             tokens = torch.where(drop[:, None], empty, tokens)
         noise = training_noise(latents.shape, config, g, dev)
-        t = torch.randint(0, steps, (n,), generator=g, device=dev)
+        t = training_timesteps(n, steps, config, g, dev)
         return epsilon_loss(model, latents, tokens, noise, t, alphas, config)
 
     result = trainer.run(loss_fn, control.stop, control.deadline, control.on_log)
     unet.eval()
     text_encoder.eval()
     return trainer, result
+
+
+def training_timesteps(n: int, steps: int, config: DiffusionStageConfig, g: torch.Generator,
+                       device: torch.device) -> torch.Tensor:
+    """Uniform timesteps; with config.high_noise_share, that share of them comes from
+    [high_noise_from, steps): the noise levels where layout (where a shape goes, which shape it is) is
+    decided, and so where the prompt's words for it have to be learned."""
+    import torch
+
+    t = torch.randint(0, steps, (n,), generator=g, device=device)
+    if config.high_noise_share:
+        high = torch.randint(min(config.high_noise_from, steps - 1), steps, (n,), generator=g, device=device)
+        pick = torch.rand(n, generator=g, device=device) < config.high_noise_share
+        t = torch.where(pick, high, t)
+    return t
 
 
 def training_noise(shape: torch.Size, config: DiffusionStageConfig, g: torch.Generator,

@@ -79,10 +79,11 @@ def build_vae(sizes: SD1Sizes, seed: int = 0) -> AutoencoderKL:
 
 
 def build_sd1(sizes: SD1Sizes, seed: int = 0, vae: AutoencoderKL | None = None,
-              prediction: PredictionType = "epsilon") -> LoadedModel:
+              prediction: PredictionType = "epsilon", zero_terminal_snr: bool = False) -> LoadedModel:
     """A randomly initialised (seeded) SD1-architecture model in float32 on the CPU, in train mode.
     vae: use this autoencoder instead of a fresh one; prediction: what the UNet is trained to predict
-    (an export records it as modelspec.prediction_type, which the loader reads back)."""
+    (an export records it as modelspec.prediction_type, which the loader reads back); zero_terminal_snr:
+    trained on the zero-terminal-SNR schedule (an export carries a `ztsnr` key)."""
     import torch
     from diffusers import UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -102,7 +103,7 @@ def build_sd1(sizes: SD1Sizes, seed: int = 0, vae: AutoencoderKL | None = None,
         text_encoders=[text_encoder],
         tokenizers=tokenizers_for("sd1"),
         prediction_type=prediction,
-        scheduler_config=scheduler_config(prediction),
+        scheduler_config=scheduler_config(prediction, zero_terminal_snr),
         device=torch.device("cpu"),
         dtype=torch.float32,
         extra={"format": "training", "sizes": sizes},

@@ -76,6 +76,7 @@ def cpu_recipe() -> DemoRecipe:
             checkpoint_every=100, log_every=50, **cpu)),
         diffusion=DiffusionStageConfig(
             prediction="v_prediction", min_snr_gamma=None, noise_offset=0.1, pyramid_noise_levels=2,
+            zero_terminal_snr=True, high_noise_share=0.3,
             train=TrainConfig(steps=2500, batch_size=32, learning_rate=1e-3, lr_schedule="cosine",
                               warmup_steps=100, checkpoint_every=100, log_every=50, ema_decay=0.995, **cpu)))
 
@@ -155,7 +156,8 @@ def train_demo(out: Path, work_dir: Path, recipe: DemoRecipe, time_limit: float 
         outcome.vae_check = vae_check(vae, recipe.resolution)
         log.info("analyzer on VAE reconstructions: %s", outcome.vae_check)
 
-    model = build_sd1(recipe.sizes, recipe.seed, vae=vae, prediction=recipe.diffusion.prediction)
+    model = build_sd1(recipe.sizes, recipe.seed, vae=vae, prediction=recipe.diffusion.prediction,
+                      zero_terminal_snr=recipe.diffusion.zero_terminal_snr)
     if start_from is not None:
         model.unet.load_state_dict(start_from.unet.state_dict())
         model.text_encoders[0].load_state_dict(start_from.text_encoders[0].state_dict())
@@ -245,6 +247,8 @@ def build_recipe(args: argparse.Namespace) -> DemoRecipe:
     diffusion = _with_train(recipe.diffusion, steps=given("steps", d.steps), batch_size=given("batch_size", d.batch_size),
                             learning_rate=given("lr", d.learning_rate),
                             checkpoint_every=given("checkpoint_every", d.checkpoint_every), **common)
+    diffusion = replace(diffusion, zero_terminal_snr=given("zero_terminal_snr", diffusion.zero_terminal_snr),
+                        high_noise_share=given("high_noise_share", diffusion.high_noise_share))
     if diffusion.train.steps < diffusion.train.warmup_steps * 4:
         diffusion = _with_train(diffusion, warmup_steps=max(0, diffusion.train.steps // 10))
     if vae.train.steps < vae.train.warmup_steps * 4:
@@ -264,6 +268,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--vae-batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--checkpoint-every", type=int, default=None)
+    p.add_argument("--zero-terminal-snr", action=argparse.BooleanOptionalAction, default=None,
+                   help="train on the zero-terminal-SNR schedule (v-prediction only; default: the preset's)")
+    p.add_argument("--high-noise-share", type=float, default=None,
+                   help="share of timesteps drawn from 700-999, where layout is decided (default: the preset's)")
     p.add_argument("--images", type=int, default=None, help="size of the generated dataset")
     p.add_argument("--dataset-seed", type=int, default=None)
     p.add_argument("--resolution", type=int, default=None, help="image size (a multiple of 32)")

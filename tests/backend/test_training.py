@@ -329,3 +329,62 @@ def test_train_demo_presets_and_overrides() -> None:
     assert short.diffusion.train.warmup_steps == 0 and short.vae == cpu.vae
     gpu = build_recipe(parse_args(["--out", "x.safetensors"]))
     assert gpu.resolution == 128 and gpu.diffusion.prediction == "epsilon" and not gpu.diffusion.train.cpu
+    assert cpu.diffusion.zero_terminal_snr and cpu.diffusion.high_noise_share == 0.3
+    old_recipe = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--no-zero-terminal-snr",
+                                          "--high-noise-share", "0"]))
+    assert not old_recipe.diffusion.zero_terminal_snr and old_recipe.diffusion.high_noise_share == 0
+
+
+def test_zero_terminal_snr_training_export_and_sampling(images: InMemoryImages, vae_file: Path,
+                                                        tmp_path: Path) -> None:
+    """A zero-terminal-SNR model is trained with pure noise at the last timestep (target -x0), is
+    exported with the `v_pred` and `ztsnr` marker keys, and loads back with the rescaled schedule that
+    every sampler then uses (first sigma about 4519, as in A1111 and ComfyUI)."""
+    from safetensors import safe_open
+
+    from modules.model_manager.checkpoints import load_checkpoint
+    from modules.samplers.registry import build_scheduler
+
+    with pytest.raises(ValueError, match="needs v-prediction"):
+        DiffusionStageConfig(zero_terminal_snr=True).validate()
+    model = build_sd1(SIZES, vae=_model(vae_file).vae, prediction="v_prediction", zero_terminal_snr=True)
+    alphas = alphas_cumprod(model)
+    assert alphas[-1] == 0 and alphas[0] == pytest.approx(0.99915, abs=1e-5)
+    g = torch.Generator().manual_seed(0)
+    latents, noise = torch.randn((1, 4, 16, 16), generator=g), torch.randn((1, 4, 16, 16), generator=g)
+    tokens, t = tokenize(model, ["a red circle"]), torch.tensor([999])
+    config = DiffusionStageConfig(prediction="v_prediction", min_snr_gamma=None, zero_terminal_snr=True)
+    with torch.no_grad():
+        pred = model.unet(noise, t, encoder_hidden_states=model.text_encoders[0](tokens).last_hidden_state).sample
+        got = epsilon_loss(model, latents, tokens, noise, t, alphas, config)
+    torch.testing.assert_close(got, ((pred + latents) ** 2).mean())  # input is pure noise, target is -x0
+
+    plain = replace(_diffusion_config(1), prediction="v_prediction")
+    with pytest.raises(ValueError, match="noise schedule"):
+        train_diffusion(model, images, plain, tmp_path / "mismatch")
+    trainer, _ = train_diffusion(model, images, replace(plain, zero_terminal_snr=True, high_noise_share=0.5),
+                                 tmp_path / "work")
+    path = export_checkpoint(model, tmp_path / "ztsnr.safetensors")
+    with safe_open(str(path), "pt") as f:
+        assert {"v_pred", "ztsnr"} <= set(f.keys())
+    loaded = load_checkpoint(path)
+    assert loaded.prediction_type == "v_prediction" and loaded.scheduler_config["rescale_betas_zero_snr"]
+    for sampler in ("DPM++ 2M", "Euler a", "DDIM", "LMS"):
+        scheduler = build_scheduler(sampler, "Automatic", loaded.scheduler_config)
+        assert float(scheduler.alphas_cumprod[-1]) == pytest.approx(4.8973e-08, rel=1e-3), sampler
+        assert float(scheduler.alphas_cumprod[0]) == pytest.approx(0.99915, abs=1e-5), sampler
+    # an older file without the markers keeps the ordinary schedule
+    plain_model = build_sd1(SIZES, vae=model.vae, prediction="v_prediction")
+    old = load_checkpoint(export_checkpoint(plain_model, tmp_path / "plain.safetensors"))
+    assert "rescale_betas_zero_snr" not in old.scheduler_config
+
+
+def test_high_noise_share_draws_late_timesteps() -> None:
+    from modules.training.full_model import training_timesteps
+
+    g = torch.Generator().manual_seed(0)
+    plain = training_timesteps(4000, 1000, DiffusionStageConfig(), g, torch.device("cpu"))
+    skewed = training_timesteps(4000, 1000, DiffusionStageConfig(high_noise_share=0.5, high_noise_from=700), g,
+                                torch.device("cpu"))
+    assert 0.25 < (plain >= 700).float().mean() < 0.35
+    assert 0.6 < (skewed >= 700).float().mean() < 0.7 and skewed.min() >= 0 and skewed.max() <= 999

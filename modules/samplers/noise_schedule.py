@@ -1,0 +1,56 @@
+"""The training noise schedule as the samplers need it, including zero-terminal-SNR models.
+
+A model trained with a zero-terminal-SNR schedule (Lin et al. 2023, "Common Diffusion Noise Schedules
+and Sample Steps are Flawed") saw pure noise at its last timestep. Sampling it on the ordinary SD
+schedule starts from a noise level it was never trained at; sampling it on the rescaled schedule needs
+an infinite first sigma. Like A1111 and ComfyUI, the last cumulative alpha is set to a tiny positive
+value instead of 0 (a first sigma of about 4519), and every sampler gets the schedule as `trained_betas`,
+which all diffusers schedulers take. Pure functions on numpy arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# the cumulative alpha A1111 and ComfyUI put in place of the rescaled schedule's final 0
+TERMINAL_ALPHA_BAR = 4.8973451890853435e-08
+
+
+def alphas_cumprod(training: dict[str, Any]) -> np.ndarray:
+    """Cumulative alphas of a "scaled_linear" or "linear" schedule given as diffusers kwargs."""
+    steps = int(training.get("num_train_timesteps", 1000))
+    start, end = float(training.get("beta_start", 0.00085)), float(training.get("beta_end", 0.012))
+    kind = training.get("beta_schedule", "scaled_linear")
+    if kind == "scaled_linear":
+        betas = np.linspace(start**0.5, end**0.5, steps, dtype=np.float64) ** 2
+    elif kind == "linear":
+        betas = np.linspace(start, end, steps, dtype=np.float64)
+    else:
+        raise ValueError(f"unsupported beta schedule {kind!r}")
+    return np.cumprod(1.0 - betas)
+
+
+def rescale_zero_terminal_snr(alphas_bar: np.ndarray, terminal: float = TERMINAL_ALPHA_BAR) -> np.ndarray:
+    """The schedule shifted and scaled in sqrt(alpha_bar) so the last step has zero signal and the
+    first keeps its value; the final 0 is then replaced by `terminal` (0 for training)."""
+    root = np.sqrt(alphas_bar.astype(np.float64))
+    first, last = root[0], root[-1]
+    root = (root - last) * first / (first - last)
+    rescaled = root**2
+    rescaled[-1] = terminal
+    return rescaled
+
+
+def betas_from_alphas_cumprod(alphas_bar: np.ndarray) -> np.ndarray:
+    previous = np.concatenate([[1.0], alphas_bar[:-1]])
+    return 1.0 - alphas_bar / previous
+
+
+def sampling_betas(training: dict[str, Any]) -> list[float] | None:
+    """The betas a sampler must use for this model, or None when the plain schedule kwargs do
+    (models without the zero-terminal-SNR flag)."""
+    if not training.get("rescale_betas_zero_snr"):
+        return None
+    return betas_from_alphas_cumprod(rescale_zero_terminal_snr(alphas_cumprod(training))).tolist()
