@@ -73,8 +73,10 @@ class App:
 def build_app(settings: Settings) -> App:
     """Create folders and the App. Cheap: no model is loaded and torch is only asked about devices."""
     settings.ensure_folders()
-    extra = [settings.ckpt] if settings.ckpt and not settings.ckpt.is_relative_to(settings.checkpoint_dir) else []
-    folders = ModelFolders([settings.checkpoint_dir, *settings.ckpt_dirs],
+    roots = [settings.checkpoint_dir, *settings.ckpt_dirs]
+    extra = [path for path in (settings.ckpt, settings.demo_checkpoint)
+             if path is not None and not any(path.is_relative_to(root) for root in roots)]
+    folders = ModelFolders(roots,
                            HashCache(settings.data_dir / "cache" / "hashes.json"), extra_files=extra)
     plan = plan_devices(settings)
     return App(settings=settings, devices=plan, folders=folders, models=ModelManager(folders, plan), jobs=JobQueue(),

@@ -10,6 +10,8 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# the built-in demo model (docs/demo-model.md), shipped in the project's own checkpoint folder
+SHIPPED_DEMO_CHECKPOINT = PROJECT_ROOT / "models" / "Stable-diffusion" / "demo-shapes.safetensors"
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Settings:
     precision: Precision = "auto"
     no_half_vae: bool = False
     ui_settings_file: Path | None = None  # config.json (options); default: in data_dir
+    # listed with the checkpoints even when data_dir is elsewhere (None: only what the folders hold)
+    demo_checkpoint: Path | None = SHIPPED_DEMO_CHECKPOINT
 
     @property
     def config_path(self) -> Path:

@@ -32,7 +32,7 @@ def make_app(tmp_path: Path) -> Callable[..., object]:
     from tests.tiny_models import write_tiny_checkpoint
 
     def factory(archs: tuple[str, ...] = ("sd1",), load: bool = True):  # noqa: ANN202
-        settings = Settings(data_dir=tmp_path, device="cpu", precision="fp32")
+        settings = Settings(data_dir=tmp_path, device="cpu", precision="fp32", demo_checkpoint=None)
         settings.ensure_folders()
         for i, arch in enumerate(archs):
             write_tiny_checkpoint(settings.checkpoint_dir, arch, name=f"tiny-{arch}", seed=i)

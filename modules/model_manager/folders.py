@@ -108,9 +108,11 @@ class ModelFolders:
                     continue  # a file inside a diffusers folder is not a checkpoint of its own
                 if (path.is_file() and path.suffix.lower() in CHECKPOINT_SUFFIXES) or _is_diffusers_folder(path):
                     found.append((rel.as_posix(), path))
+        names = {name for name, _ in found}
         for path in self.extra_files:
-            if path.exists():
+            if path.exists() and path.name not in names:  # a file of the same name in the folders wins
                 found.append((path.name, path))
+                names.add(path.name)
         return found
 
     def scan(self) -> list[CheckpointInfo]:

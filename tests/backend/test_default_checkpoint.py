@@ -13,7 +13,7 @@ DEMO_NAME = Path(DEMO_CHECKPOINT).stem
 
 
 def _settings(tmp_path: Path, ckpt: Path | None = None) -> Settings:
-    settings = Settings(data_dir=tmp_path, device="cpu", precision="fp32", ckpt=ckpt)
+    settings = Settings(data_dir=tmp_path, device="cpu", precision="fp32", ckpt=ckpt, demo_checkpoint=None)
     settings.ensure_folders()
     return settings
 
@@ -73,3 +73,23 @@ def test_no_checkpoint_at_all(tmp_path: Path) -> None:
     app = build_app(_settings(tmp_path))
     app.folders.scan()
     assert app.models.default_checkpoint() is None
+
+
+def test_the_shipped_demo_model_is_listed_when_the_data_dir_is_elsewhere(tmp_path: Path) -> None:
+    """--data-dir pointing at an empty folder (or at an A1111 install) still offers the built-in demo
+    model; checkpoints in the folders win, and a folder file of the same name replaces it."""
+    shipped = write_tiny_checkpoint(tmp_path / "project" / "models" / "Stable-diffusion", "sd1", name=DEMO_NAME)
+    settings = Settings(data_dir=tmp_path / "data", device="cpu", precision="fp32", demo_checkpoint=shipped)
+    settings.ensure_folders()
+    app = build_app(settings)
+    [demo] = app.folders.scan()
+    assert demo.is_demo and demo.path == shipped and app.models.default_checkpoint() == demo
+    app.load_default_model()
+    assert app.models.require()[1].is_demo
+
+    user = write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name="mine", seed=1)
+    app.folders.scan()
+    assert app.models.default_checkpoint().path == user  # type: ignore[union-attr]
+    own_copy = write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=DEMO_NAME, seed=2)
+    names = [(c.name, c.path) for c in app.folders.scan()]
+    assert (DEMO_CHECKPOINT, own_copy) in names and (DEMO_CHECKPOINT, shipped) not in names

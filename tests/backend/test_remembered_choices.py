@@ -10,7 +10,7 @@ def test_the_app_loads_the_checkpoint_and_vae_chosen_last_time(tmp_path: Path) -
     from modules.settings import Settings
     from tests.tiny_models import write_tiny_checkpoint
 
-    settings = Settings(data_dir=tmp_path, device="cpu", precision="fp32")
+    settings = Settings(data_dir=tmp_path, device="cpu", precision="fp32", demo_checkpoint=None)
     settings.ensure_folders()
     for name in ("tiny-a", "tiny-b"):
         write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=name, seed=0)
