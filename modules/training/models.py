@@ -79,11 +79,13 @@ def build_vae(sizes: SD1Sizes, seed: int = 0) -> AutoencoderKL:
 
 
 def build_sd1(sizes: SD1Sizes, seed: int = 0, vae: AutoencoderKL | None = None,
-              prediction: PredictionType = "epsilon", zero_terminal_snr: bool = False) -> LoadedModel:
+              prediction: PredictionType = "epsilon", zero_terminal_snr: bool = False,
+              text_token_std: float | None = None) -> LoadedModel:
     """A randomly initialised (seeded) SD1-architecture model in float32 on the CPU, in train mode.
     vae: use this autoencoder instead of a fresh one; prediction: what the UNet is trained to predict
     (an export records it as modelspec.prediction_type, which the loader reads back); zero_terminal_snr:
-    trained on the zero-terminal-SNR schedule (an export carries a `ztsnr` key)."""
+    trained on the zero-terminal-SNR schedule (an export carries a `ztsnr` key); text_token_std: draw
+    the text encoder's token embeddings with this std instead of CLIP's 0.02 (see cpu_recipe)."""
     import torch
     from diffusers import UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
@@ -96,6 +98,9 @@ def build_sd1(sizes: SD1Sizes, seed: int = 0, vae: AutoencoderKL | None = None,
         torch.manual_seed(seed)
         unet = UNet2DConditionModel(**unet_config(sizes))
         text_encoder = CLIPTextModel(CLIPTextConfig(**text_config(sizes)))
+        if text_token_std is not None:
+            with torch.no_grad():
+                text_encoder.get_input_embeddings().weight.normal_(0.0, text_token_std)
     return LoadedModel(
         arch="sd1",
         unet=unet,

@@ -269,6 +269,19 @@ def test_train_demo_recipe_runs_and_continues(tmp_path: Path) -> None:
     onward = train_demo(tmp_path / "onward.safetensors", tmp_path / "work2", replace(recipe, images=8),
                         init_from=out)
     assert onward.finished and onward.vae_steps == 0 and onward.diffusion_steps == 2
+    # ... or take only its VAE and UNet, with a fresh, frozen text encoder of the recipe's own
+    frozen = replace(recipe, images=8, text_token_std=1.0,
+                     diffusion=replace(recipe.diffusion, train_text_encoder=False))
+    fresh = train_demo(tmp_path / "fresh.safetensors", tmp_path / "work3", frozen, init_from=out,
+                       fresh_text_encoder=True)
+    assert fresh.finished and fresh.diffusion_steps == 2
+    from modules.model_manager.checkpoints import load_checkpoint
+
+    rebuilt = build_sd1(SIZES, seed=recipe.seed, text_token_std=1.0).text_encoders[0]
+    exported = load_checkpoint(tmp_path / "fresh.safetensors").text_encoders[0].state_dict()
+    for key, value in exported.items():  # frozen: exactly the seeded fresh encoder (in fp16)
+        torch.testing.assert_close(value, rebuilt.state_dict()[key].half().float(), msg=key)
+    assert 0.95 < float(rebuilt.get_input_embeddings().weight.detach().std()) < 1.05
 
 
 def test_benchmark_runs_on_a_checkpoint(tmp_path: Path) -> None:
@@ -330,6 +343,7 @@ def test_train_demo_presets_and_overrides() -> None:
     gpu = build_recipe(parse_args(["--out", "x.safetensors"]))
     assert gpu.resolution == 128 and gpu.diffusion.prediction == "epsilon" and not gpu.diffusion.train.cpu
     assert cpu.diffusion.zero_terminal_snr and cpu.diffusion.high_noise_share == 0.3
+    assert not cpu.diffusion.train_text_encoder and cpu.text_token_std == 1.0
     old_recipe = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--no-zero-terminal-snr",
                                           "--high-noise-share", "0"]))
     assert not old_recipe.diffusion.zero_terminal_snr and old_recipe.diffusion.high_noise_share == 0
