@@ -37,6 +37,7 @@ class BenchmarkSettings:
     negative_prompt: str = ""
     device: str = "auto"
     precision: str = "auto"
+    scheduler: str = "Automatic"  # schedule type, as in the UI
 
 
 @dataclass
@@ -84,7 +85,7 @@ def run_benchmark(checkpoint: Path, settings: BenchmarkSettings, data_dir: Path,
         prompt = full_caption(scene)
         for j in range(settings.seeds):
             params = Txt2ImgParams(prompt=prompt, negative_prompt=settings.negative_prompt,
-                                   sampler_name=settings.sampler, steps=settings.steps,
+                                   sampler_name=settings.sampler, scheduler=settings.scheduler, steps=settings.steps,
                                    cfg_scale=settings.cfg_scale, seed=i * settings.seeds + j,
                                    width=settings.size, height=settings.size)
             start = time.perf_counter()
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--cfg", type=float, default=d.cfg_scale)
     p.add_argument("--sampler", default=d.sampler)
+    p.add_argument("--scheduler", default=d.scheduler, help="schedule type (Automatic, Karras, SGM Uniform, ...)")
     p.add_argument("--size", type=int, default=d.size)
     p.add_argument("--negative-prompt", default=d.negative_prompt)
     p.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda", "mps"])
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="exit 1 when a figure is below the quality bar")
     args = p.parse_args(argv)
     settings = BenchmarkSettings(args.prompts, args.seeds, args.steps, args.cfg, args.sampler, args.size,
-                                 args.negative_prompt, args.device, args.precision)
+                                 args.negative_prompt, args.device, args.precision, args.scheduler)
 
     def progress(done: int, total: int) -> None:
         if done % 50 == 0 or done == total:
@@ -136,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = args.data_dir or Path(tmp)
         report = run_benchmark(args.ckpt, settings, data_dir, progress)
     print(f"benchmark of {args.ckpt.name}: {settings.prompts} prompts x {settings.seeds} seeds, "
-          f"{settings.steps} steps, CFG {settings.cfg_scale:g}, {settings.sampler}, {settings.size}x{settings.size}")
+          f"{settings.steps} steps, CFG {settings.cfg_scale:g}, {settings.sampler} ({settings.scheduler}), "
+          f"{settings.size}x{settings.size}")
     for line in report.lines():
         print(line)
     if args.json:
