@@ -27,6 +27,7 @@ from typing import Any
 
 from modules.errors import InvalidParams
 from modules.messages import msg
+from modules.samplers.noise_schedule import NOISE_SCHEDULES
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ APP_OPTIONS: dict[str, OptionSpec] = {
     "show_progress_every_n_steps": OptionSpec(10, int, minimum=-1, maximum=1000),
     "show_progress_type": OptionSpec("Approx cheap", str, choices=PREVIEW_TYPES),
     "show_progress_grid": OptionSpec(True, bool),  # preview the whole batch as a grid, else its first image
+    # "Default": the schedule the checkpoint says it was trained on; "Zero Terminal SNR": that one for
+    # every model (for zero-terminal-SNR checkpoints whose file does not say so)
+    "sd_noise_schedule": OptionSpec("Default", str, choices=NOISE_SCHEDULES),
 }
 
 

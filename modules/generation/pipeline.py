@@ -91,6 +91,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
     from modules.networks.activation import networks_applied
     from modules.prompt_parser import strip_comments
+    from modules.samplers.noise_schedule import with_noise_schedule
     from modules.samplers.registry import build_scheduler
 
     params.validate()
@@ -129,7 +130,8 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
             first = batch * size
             seeds = [seed + first + j for j in range(size)]
             generators = cpu_generators(seeds)
-            training = dict(model.scheduler_config, noise_sampler_seed=seeds[0])
+            training = with_noise_schedule(dict(model.scheduler_config, noise_sampler_seed=seeds[0]),
+                                           str(app.options.get("sd_noise_schedule", "Default")))
             scheduler = build_scheduler(params.sampler_name, params.scheduler, training)
             start = task.start_batch(model, first, seeds, generators, scheduler)
             progress.skipped = False

@@ -16,6 +16,8 @@ import numpy as np
 
 # the cumulative alpha A1111 and ComfyUI put in place of the rescaled schedule's final 0
 TERMINAL_ALPHA_BAR = 4.8973451890853435e-08
+# choices of the "sd_noise_schedule" option (A1111's "Noise schedule for sampling")
+NOISE_SCHEDULES = ("Default", "Zero Terminal SNR")
 
 
 def alphas_cumprod(training: dict[str, Any]) -> np.ndarray:
@@ -46,6 +48,14 @@ def rescale_zero_terminal_snr(alphas_bar: np.ndarray, terminal: float = TERMINAL
 def betas_from_alphas_cumprod(alphas_bar: np.ndarray) -> np.ndarray:
     previous = np.concatenate([[1.0], alphas_bar[:-1]])
     return 1.0 - alphas_bar / previous
+
+
+def with_noise_schedule(training: dict[str, Any], choice: str) -> dict[str, Any]:
+    """The model's schedule kwargs under the sd_noise_schedule option: "Default" keeps what the
+    checkpoint says, "Zero Terminal SNR" rescales every model's schedule."""
+    if choice == "Zero Terminal SNR":
+        return {**training, "rescale_betas_zero_snr": True}
+    return training
 
 
 def sampling_betas(training: dict[str, Any]) -> list[float] | None:

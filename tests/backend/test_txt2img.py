@@ -54,6 +54,21 @@ def test_clip_skip_changes_the_image(sd1_app) -> None:  # noqa: ANN001
     assert "Clip skip: 2" in two.infotexts[0]
 
 
+def test_noise_schedule_option_samples_any_model_on_the_zero_terminal_snr_schedule(sd1_app) -> None:  # noqa: ANN001
+    base = Txt2ImgParams(prompt="a blue square", seed=7, **SMALL)
+    plain = run_txt2img(sd1_app, base)
+    sd1_app.options.update({"sd_noise_schedule": "Zero Terminal SNR"})
+    try:
+        rescaled = run_txt2img(sd1_app, base)
+        assert np.isfinite(_pixels(rescaled.images[0])).all()
+        assert not np.array_equal(_pixels(plain.images[0]), _pixels(rescaled.images[0]))
+        with pytest.raises(InvalidParams, match="sd_noise_schedule"):
+            sd1_app.options.update({"sd_noise_schedule": "Cosine"})
+    finally:
+        sd1_app.options.update({"sd_noise_schedule": "Default"})
+    assert np.array_equal(_pixels(run_txt2img(sd1_app, base).images[0]), _pixels(plain.images[0]))
+
+
 def test_images_are_saved_with_infotext_and_grid(sd1_app) -> None:  # noqa: ANN001
     from modules.generation.infotext import params_from_infotext
     from modules.generation.outputs import read_png_infotext
