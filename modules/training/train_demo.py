@@ -57,11 +57,15 @@ class DemoRecipe:
     vae: VAEStageConfig = field(default_factory=lambda: VAEStageConfig(train=TrainConfig(
         steps=3000, batch_size=64, learning_rate=1e-3, lr_schedule="cosine", warmup_steps=100,
         checkpoint_every=500, log_every=100, ema_decay=None)))
-    diffusion: DiffusionStageConfig = field(default_factory=lambda: DiffusionStageConfig(train=TrainConfig(
-        steps=20_000, batch_size=256, learning_rate=3e-4, warmup_steps=500, checkpoint_every=1000,
-        log_every=100, ema_decay=0.999)))
+    # what the CPU run taught (see cpu_recipe): v-prediction on the zero-terminal-SNR schedule and a
+    # frozen random text encoder with strong token embeddings
+    diffusion: DiffusionStageConfig = field(default_factory=lambda: DiffusionStageConfig(
+        prediction="v_prediction", min_snr_gamma=None, noise_offset=0.1, pyramid_noise_levels=2,
+        zero_terminal_snr=True, high_noise_share=0.3, train_text_encoder=False,
+        train=TrainConfig(steps=20_000, batch_size=256, learning_rate=3e-4, warmup_steps=500,
+                          checkpoint_every=1000, log_every=100, ema_decay=0.999)))
     vae_time_share: float = 0.2  # with a time limit, the VAE stage ends after this share of it at most
-    text_token_std: float | None = None  # token embedding std of a fresh text encoder (None: CLIP's 0.02)
+    text_token_std: float | None = 1.0  # token embedding std of a fresh text encoder (None: CLIP's 0.02)
 
 
 def cpu_recipe() -> DemoRecipe:
@@ -79,7 +83,7 @@ def cpu_recipe() -> DemoRecipe:
       by 0.3 against 15 for red/blue), so the UNet could not learn them."""
     cpu = {"cpu": True, "mixed_precision": "no"}
     return DemoRecipe(
-        images=20_000, resolution=64, sizes=cpu_demo_sizes(), vae_time_share=0.25, text_token_std=1.0,
+        images=20_000, resolution=64, sizes=cpu_demo_sizes(), vae_time_share=0.25,
         vae=VAEStageConfig(crop=32, train=TrainConfig(
             steps=1500, batch_size=16, learning_rate=2e-3, lr_schedule="cosine", warmup_steps=50,
             checkpoint_every=100, log_every=50, **cpu)),

@@ -341,7 +341,8 @@ def test_train_demo_presets_and_overrides() -> None:
     assert short.diffusion.train.steps == 7 and short.diffusion.train.learning_rate == 0.01
     assert short.diffusion.train.warmup_steps == 0 and short.vae == cpu.vae
     gpu = build_recipe(parse_args(["--out", "x.safetensors"]))
-    assert gpu.resolution == 128 and gpu.diffusion.prediction == "epsilon" and not gpu.diffusion.train.cpu
+    assert gpu.resolution == 128 and gpu.diffusion.prediction == "v_prediction" and not gpu.diffusion.train.cpu
+    assert gpu.diffusion.zero_terminal_snr and not gpu.diffusion.train_text_encoder and gpu.text_token_std == 1.0
     assert cpu.diffusion.zero_terminal_snr and cpu.diffusion.high_noise_share == 0.3
     assert not cpu.diffusion.train_text_encoder and cpu.text_token_std == 1.0
     old_recipe = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--no-zero-terminal-snr",
