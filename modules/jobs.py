@@ -32,6 +32,7 @@ T = TypeVar("T")
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 FINISHED_KEPT = 64  # finished jobs remembered for progress look-ups by id
 MAX_JOB_ID = 64
+PREVIEW_INTEREST_S = 5.0  # a job keeps drawing previews this long after the last request for one
 
 
 @dataclass
@@ -54,13 +55,27 @@ class Progress:
     preview_step: int = -1  # the step the preview image was drawn from
     _model: Any = field(default=None, repr=False)  # weakref to the model the latents belong to
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # set by the generation: draws a preview on the job's own thread when one is due and wanted
+    preview_painter: Callable[[], None] | None = field(default=None, repr=False)
+    _preview_asked: float = field(default=0.0, repr=False)  # monotonic time of the last request
 
     def publish_latents(self, latents: Any, model: Any) -> None:
-        """Called by the denoising loop after each step: keeps a reference (no copy, no decode)."""
+        """Called by the denoising loop after each step: keeps a reference (no copy, no decode), then
+        lets the preview painter draw if someone has asked for a preview lately."""
         with self._lock:
             self.latents = latents
             self.latents_step = self.batch * max(1, self.total_steps) + self.step
             self._model = weakref.ref(model)
+            painter = self.preview_painter
+        if painter is not None and self.preview_wanted():
+            painter()
+
+    def ask_for_preview(self) -> None:
+        """A client (UI or API) wants previews: the job draws them on its own thread from now on."""
+        self._preview_asked = time.monotonic()
+
+    def preview_wanted(self, window: float = PREVIEW_INTEREST_S) -> bool:
+        return time.monotonic() - self._preview_asked < window
 
     def preview_source(self) -> tuple[Any, Any, int] | None:
         """(latents, model, step) of the newest step, or None when no batch is sampling (or its model is gone)."""
@@ -76,10 +91,11 @@ class Progress:
             self.preview_step = step
 
     def release_latents(self) -> None:
-        """Drop the references to the latents and the model (the job ended)."""
+        """Drop the references to the latents, the model and the painter (the job ended)."""
         with self._lock:
             self.latents = None
             self._model = None
+            self.preview_painter = None
 
     def fraction(self) -> float:
         if not self.batches or not self.total_steps:

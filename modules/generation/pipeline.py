@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -88,6 +89,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     from modules.generation.infotext import create_infotext
     from modules.generation.latents import cpu_generators, decode_latents_checked
     from modules.generation.outputs import dated_folder, save_image
+    from modules.generation.preview import draw_due_preview
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
     from modules.networks.activation import networks_applied
     from modules.prompt_parser import strip_comments
@@ -111,6 +113,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     size = params.batch_size
     progress.batches = params.batch_count
     progress.images_per_batch = size
+    progress.preview_painter = partial(draw_due_preview, progress, app.options)
     images_folder = dated_folder(app.settings.outputs_dir, f"{task.kind}-images", date.today())
     result = GenerationResult()
 

@@ -1,7 +1,9 @@
-"""Live previews: a picture of the running job's latents, drawn when the UI or API asks for one.
+"""Live previews: a picture of the running job's latents, drawn while the UI or API asks for them.
 
-The denoising loop only publishes a reference to its newest latents (Progress.publish_latents); this
-module turns them into an image on request, so a job nobody watches pays nothing.
+The denoising loop publishes a reference to its newest latents (Progress.publish_latents). While a
+client has asked for a preview in the last few seconds (live_preview), the job itself draws one after
+each step that is due (draw_due_preview), on its own thread, as A1111 does; a job nobody watches pays
+nothing.
 
 - "Approx cheap": latent -> RGB through a per-model linear map (4 weights + bias per colour). The map is
   fitted once per VAE by encoding a few flat colour patches and solving least squares, so it works for
@@ -96,29 +98,37 @@ def draw(model: LoadedModel, latents: torch.Tensor, kind: str, grid: bool) -> Im
 
 
 def live_preview(progress: Progress, options: Options) -> Image.Image | None:
-    """The running job's preview by the live-preview options, drawn now if sampling has moved on far
-    enough since the last one; None when previews are off or nothing has been sampled yet.
-    A failure to draw is logged and gives None: a preview never breaks a job or a progress request."""
+    """For the UI and API: the running job's newest preview (None when previews are off or none is
+    drawn yet). Asking also tells the job that someone watches, so it draws previews from its next
+    step on, on its own thread: torch work in a second thread would slow the job (docs/cpu-threads.md)."""
+    if not options.get("live_previews_enable", True) or int(options.get("show_progress_every_n_steps", 10)) == 0:
+        return None
+    progress.ask_for_preview()
+    return progress.preview  # type: ignore[return-value]
+
+
+def draw_due_preview(progress: Progress, options: Options) -> None:
+    """On the job's thread, after a step: draw a preview by the live-preview options if sampling has
+    moved on far enough since the last one. A failure is logged and leaves the old preview: a preview
+    never breaks a job."""
     if not options.get("live_previews_enable", True):
-        return None
+        return
     every = int(options.get("show_progress_every_n_steps", 10))
-    if every == 0:
-        return None
     source = progress.preview_source()
-    if source is None:
-        return progress.preview  # type: ignore[return-value]
+    if every == 0 or source is None:
+        return
     latents, model, step = source
     steps = max(1, progress.total_steps)
     if every < 0:  # only when a batch has finished sampling
         due = step % steps == 0 and step != progress.preview_step
     else:
         due = progress.preview is None or step - progress.preview_step >= every
-    if due and step > 0:
-        try:
-            image = draw(model, latents, str(options.get("show_progress_type", "Approx cheap")),
-                         bool(options.get("show_progress_grid", True)))
-        except Exception:  # noqa: BLE001 - previews are best effort
-            log.warning("could not draw a live preview", exc_info=True)
-            return None
-        progress.store_preview(image, step)
-    return progress.preview  # type: ignore[return-value]
+    if not due or step <= 0:
+        return
+    try:
+        image = draw(model, latents, str(options.get("show_progress_type", "Approx cheap")),
+                     bool(options.get("show_progress_grid", True)))
+    except Exception:  # noqa: BLE001 - previews are best effort
+        log.warning("could not draw a live preview", exc_info=True)
+        return
+    progress.store_preview(image, step)

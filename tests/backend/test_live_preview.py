@@ -1,4 +1,4 @@
-"""Live previews: drawn on request from the latents the denoising loop publishes, by the preview options."""
+"""Live previews: drawn on the job's thread while someone asks, from the latents the denoising loop publishes."""
 
 from __future__ import annotations
 
@@ -84,3 +84,36 @@ def test_a_failing_preview_is_no_preview(sd1_app, monkeypatch: pytest.MonkeyPatc
     progress.publish_latents(torch.full((1, 4, 8, 8), float("nan")), sd1_app.models.current)
     monkeypatch.setattr(preview, "draw", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     assert live_preview(progress, sd1_app.options) is None
+    preview.draw_due_preview(progress, sd1_app.options)  # on the job's thread: logged, not raised
+    assert progress.preview is None
+
+
+def test_previews_are_drawn_on_the_job_thread_and_only_while_watched(sd1_app,  # noqa: ANN001
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Torch work stays on the job's thread (a second thread doing it slows the job, see
+    docs/cpu-threads.md), and a job nobody watches draws nothing."""
+    import modules.generation.preview as preview
+
+    app = sd1_app
+    app.options.update({"show_progress_every_n_steps": 1, "show_progress_type": "Approx cheap"})
+    threads: list[str] = []
+    real_draw = preview.draw
+
+    def counting_draw(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        threads.append(threading.current_thread().name)
+        return real_draw(*args, **kwargs)
+
+    monkeypatch.setattr(preview, "draw", counting_draw)
+    params = Txt2ImgParams(prompt="x", seed=1, steps=6, width=64, height=64)
+    job = app.jobs.submit("txt2img", lambda p: txt2img(app, params, p, save_images=False))
+    job.result(timeout=120)
+    assert threads == []  # nobody asked
+
+    def watched_job(p: Progress):  # noqa: ANN202
+        p.ask_for_preview()  # as a client polling /progress right away would
+        return txt2img(app, params, p, save_images=False)
+
+    job = app.jobs.submit("txt2img", watched_job)
+    job.result(timeout=120)
+    assert len(threads) == 6 and threading.current_thread().name not in threads
+    assert len(set(threads)) == 1 and job.progress.preview is not None
