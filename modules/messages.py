@@ -41,6 +41,8 @@ EN: dict[str, str] = {
     "checkpoint_not_found": "No checkpoint named '{name}' in the model folders. Press Refresh, then pick one from the list.",
     "checkpoint_failed": "{reason} The previous model stays loaded.",
     "checkpoint_crashed": "Could not load checkpoint '{name}' ({error}).",
+    "checkpoint_no_room": "The new checkpoint does not fit on {device} ({error}); close other programs "
+                          "that use the GPU and try again",
     "model_loading": "Loading checkpoint {name}…",
     "model_loaded": "Loaded {name} ({arch}) in {seconds:.1f}s.",
     # generation

@@ -14,6 +14,7 @@ from modules.model_manager.folders import CheckpointInfo, ModelFolders
 if TYPE_CHECKING:
     from modules.devices import DevicePlan
     from modules.model_manager.loaded_model import LoadedModel
+    from modules.model_manager.placement import Mover
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,12 @@ log = logging.getLogger(__name__)
 class ModelManager:
     """Holds the current model. Loading a new one keeps the old one until the new one is ready."""
 
-    def __init__(self, folders: ModelFolders, plan: DevicePlan) -> None:
+    def __init__(self, folders: ModelFolders, plan: DevicePlan, mover: Mover | None = None) -> None:
+        from modules.model_manager.placement import move_model
+
         self.folders = folders
         self.plan = plan
+        self._move = mover or move_model
         self.current: LoadedModel | None = None
         self.current_info: CheckpointInfo | None = None
         self.status: str = ""
@@ -53,9 +57,14 @@ class ModelManager:
                 return self.current
             self.status = msg("model_loading", name=info.name)
             start = time.monotonic()
+            # with a model already on an accelerator, the new one is read into RAM first and only
+            # swapped in once it is whole, so the GPU never holds both (peak memory of one model)
+            swap = self.current is not None and self.plan.device.type != "cpu"
             try:
-                model = load_checkpoint(info.path, device=self.plan.device, dtype=self.plan.dtype,
+                model = load_checkpoint(info.path, device="cpu" if swap else self.plan.device, dtype=self.plan.dtype,
                                         vae_dtype=self.plan.vae_dtype)
+                if swap:
+                    self._swap_in(model)
             except CheckpointLoadError as e:
                 self.status = msg("checkpoint_failed", reason=str(e).rstrip(".") + ".")
                 log.error(self.status)
@@ -69,6 +78,24 @@ class ModelManager:
             self.status = msg("model_loaded", name=info.name, arch=model.arch, seconds=time.monotonic() - start)
             log.info(self.status)
             return model
+
+    def _swap_in(self, model: LoadedModel) -> None:
+        """Move the current model to RAM and the new one onto the device; when the new one does not fit,
+        the current one goes back and a CheckpointLoadError says so."""
+        import torch
+
+        old = self.current
+        assert old is not None
+        cpu = torch.device("cpu")
+        self._move(old, cpu)
+        try:
+            self._move(model, self.plan.device)
+        except Exception as e:  # noqa: BLE001 - most often out of memory: put the old model back
+            log.warning("moving the new checkpoint to %s failed", self.plan.device, exc_info=True)
+            self._move(model, cpu)
+            self._move(old, self.plan.device)
+            raise CheckpointLoadError(msg("checkpoint_no_room", device=str(self.plan.device),
+                                          error=f"{type(e).__name__}: {e}")) from e
 
     def require(self) -> tuple[LoadedModel, CheckpointInfo]:
         """The loaded model, or a clear error telling the user how to get one."""
