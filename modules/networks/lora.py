@@ -6,7 +6,8 @@
 
 Merging happens once, before the text encoding, so sampling steps run at full speed. The original
 tensors of every touched layer are kept (on the CPU) and copied back on exit. A file that does not fit
-the loaded model (layers it names do not exist, or shapes differ) is skipped as a whole with a notice;
+the loaded model (most layers it names do not exist, or shapes differ) is skipped as a whole with a
+notice; a few layers the model lacks are left out with a notice and the rest is applied;
 an unknown name gives a notice too (A1111 warns and goes on).
 """
 
@@ -164,19 +165,26 @@ def multipliers(tag: NetworkTag) -> tuple[float, float]:
 
 
 def network_deltas(state: dict[str, torch.Tensor], targets: dict[str, Target],
-                   te_mult: float, unet_mult: float) -> dict[Target, torch.Tensor]:
+                   te_mult: float, unet_mult: float, notes: list[str] | None = None) -> dict[Target, torch.Tensor]:
     """Every layer's float32 delta (multiplier applied). ValueError (a clear reason) when the file does
-    not fit the model: a key naming no layer, tensors that do not fit a layer, or no known weights."""
+    not fit the model: most of its layers name no layer of the model, tensors do not fit a layer, or no
+    known weights. A few layers the model lacks (stray keys, as A1111 allows) are left out and
+    described in notes."""
     parsed = parse_network(state)
     if not parsed.modules:
         what = parsed.unsupported[:1] or parsed.unknown_keys[:1]
         raise ValueError(f"it holds no LoRA/LyCORIS weights this app can merge (e.g. '{what[0] if what else '-'}')")
     missing = [key for key in parsed.modules if key not in targets]
-    if missing:
+    if len(missing) * 2 > len(parsed.modules):
         raise ValueError(f"{len(missing)} of its {len(parsed.modules)} layers do not exist in the loaded model "
                          f"(e.g. '{missing[0]}'); it was made for another model type")
+    if missing and notes is not None:
+        notes.append(f"{len(missing)} of its {len(parsed.modules)} layers do not exist in the loaded model and were "
+                     f"left out (e.g. '{missing[0]}')")
     deltas: dict[Target, torch.Tensor] = {}
     for key, weights in parsed.modules.items():
+        if key in missing:
+            continue
         target = targets[key]
         mult = te_mult if target.component == "te" else unet_mult
         delta = _delta(weights, target)  # shapes are checked even for a zero multiplier
@@ -228,8 +236,9 @@ def _merge(model: LoadedModel, library: LoraLibrary, tags: Sequence[NetworkTag],
             report.notices.append(f"LoRA '{tag.name}' was not found in {library.root}; it was not used.")
             continue
         te_mult, unet_mult = multipliers(tag)
+        notes: list[str] = []
         try:
-            deltas = network_deltas(_load(lora), targets, te_mult, unet_mult)
+            deltas = network_deltas(_load(lora), targets, te_mult, unet_mult, notes)
         except CheckpointLoadError as exc:
             report.notices.append(f"LoRA '{tag.name}' was not used: {exc}")
             continue
@@ -239,6 +248,7 @@ def _merge(model: LoadedModel, library: LoraLibrary, tags: Sequence[NetworkTag],
         for target, delta in deltas.items():
             total[target] = total[target] + delta if target in total else delta
         report.applied.append(lora.name)
+        report.notices.extend(f"LoRA '{tag.name}' ({lora.path.name}): {note}." for note in notes)
         try:
             report.hashes[tag.name.replace(":", "").replace(",", "")] = library.shorthash(lora)
         except OSError as exc:

@@ -284,6 +284,25 @@ def test_wrong_architecture_corrupt_and_unknown_give_notices(sd1_app) -> None:  
     assert _same(_state(model), before)
 
 
+def test_a_few_stray_layers_are_left_out_and_the_rest_applied(sd1_app) -> None:  # noqa: ANN001
+    """Like A1111: a file with some layers the model lacks still works, with a notice naming them;
+    a file where most layers are missing is another model type and is refused (test above)."""
+    model = sd1_app.models.current
+    root = sd1_app.settings.lora_path
+    t = _sd1_kohya(root, "fox")
+    stray = _kohya("lora_unet_down_blocks_7_attentions_0_proj_in", *_lora_pair(32, 32, 4, 9), 1.0)
+    _write(root, "foxStray", t | stray, KOHYA_META)
+    to_k = _layer(model.unet, f"{ATTN}.attn2.to_k").clone()
+    before = _state(model)
+    with applied_loras(model, LoraLibrary(root), _tags("<lora:foxStray:0.5>")) as report:
+        assert report.applied == ["foxStray"]
+        assert report.notices == ["LoRA 'foxStray' (foxStray.safetensors): 1 of its 5 layers do not exist in the loaded "
+                                  "model and were left out (e.g. 'lora_unet_down_blocks_7_attentions_0_proj_in')."]
+        prefix = f"lora_unet_{ATTN.replace('.', '_')}_attn2_to_k"
+        assert torch.allclose(_layer(model.unet, f"{ATTN}.attn2.to_k"), _expected_linear(to_k, t, prefix, 0.5), atol=1e-6)
+    assert _same(_state(model), before)
+
+
 def test_error_inside_the_block_restores(sd1_app) -> None:  # noqa: ANN001
     model = sd1_app.models.current
     _sd1_kohya(sd1_app.settings.lora_path)
