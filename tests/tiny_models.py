@@ -94,8 +94,10 @@ def tiny_text_configs(arch: str) -> list[dict[str, Any]]:
     return [clip_l, open_clip | {"projection_dim": 32}]
 
 
-def build_tiny_model(arch: str, seed: int = 0, prediction_type: PredictionType = "epsilon") -> LoadedModel:
-    """A LoadedModel with seeded random weights (float32, CPU, eval mode)."""
+def build_tiny_model(arch: str, seed: int = 0, prediction_type: PredictionType = "epsilon",
+                     unet_in_channels: int = 4) -> LoadedModel:
+    """A LoadedModel with seeded random weights (float32, CPU, eval mode); unet_in_channels 9 makes an
+    inpainting model (latents + mask + masked-image latents)."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
@@ -105,7 +107,7 @@ def build_tiny_model(arch: str, seed: int = 0, prediction_type: PredictionType =
         raise ValueError(f"unknown arch {arch!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        unet = UNet2DConditionModel(**tiny_unet_config(arch, prediction_type))
+        unet = UNet2DConditionModel(**(tiny_unet_config(arch, prediction_type) | {"in_channels": unet_in_channels}))
         vae = AutoencoderKL(**tiny_vae_config(arch))
         encoders: list[Any] = []
         for i, cfg in enumerate(tiny_text_configs(arch)):
@@ -135,6 +137,7 @@ def write_tiny_checkpoint(
     seed: int = 0,
     suffix: str = ".safetensors",
     prediction_type: PredictionType = "epsilon",
+    unet_in_channels: int = 4,
 ) -> Path:
     """Save a tiny model as `<folder>/<name><suffix>` in the LDM single-file layout; returns the path.
 
@@ -145,7 +148,7 @@ def write_tiny_checkpoint(
 
     folder = Path(folder)
     path = folder / f"{name or 'tiny-' + arch}{suffix}"
-    model = build_tiny_model(arch, seed=seed, prediction_type=prediction_type)
+    model = build_tiny_model(arch, seed=seed, prediction_type=prediction_type, unet_in_channels=unet_in_channels)
     save_ldm_checkpoint(model, path)
     if prediction_type == "v_prediction" and suffix != ".safetensors":
         path.with_suffix(".yaml").write_text('model:\n  params:\n    parameterization: "v"\n', encoding="utf-8")

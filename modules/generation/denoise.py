@@ -94,13 +94,16 @@ def _weighted_parts(cond: Conditioning | ComposableConditioning) -> list[tuple[C
 
 
 def _predict(model: LoadedModel, latents: torch.Tensor, t: Any, conds: list[Conditioning], width: int,
-             height: int) -> list[torch.Tensor]:
+             height: int, image_cond: torch.Tensor | None = None) -> list[torch.Tensor]:
     """One UNet prediction per conditioning, those with the same token count in one batched call.
 
     Conditionings of different lengths (a long prompt with a short negative one) run separately,
-    as A1111 does by default.
+    as A1111 does by default. image_cond (inpainting checkpoints) is appended to the latents' channels.
     """
     import torch
+
+    if image_cond is not None:
+        latents = torch.cat([latents, image_cond.to(latents)], dim=1)
 
     by_length: dict[int, list[int]] = {}
     for index, cond in enumerate(conds):
@@ -132,6 +135,7 @@ def denoise(
     *,
     init: torch.Tensor | None = None,
     strength: float = 1.0,
+    image_cond: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Run the sampler from noise (txt2img) or from noised init latents (img2img) to clean latents.
 
@@ -143,6 +147,7 @@ def denoise(
     mid-way. cond may be a ComposableConditioning (AND): the guided prediction is then
     uncond + cfg * sum(weight * (cond_k - uncond)). With CFG scale 1 and a plain prompt the
     unconditional pass is skipped (same result, half the work).
+    image_cond: the extra input of inpainting checkpoints (mask + masked-image latents), unscaled.
     Raises Interrupted or SkipBatch when the user asks.
     """
 
@@ -173,7 +178,7 @@ def denoise(
         guided = state.cfg_scale != 1.0 or len(parts) != 1 or parts[0][1] != 1.0
         conds = [state.uncond, *(part for part, _ in parts)] if guided else [parts[0][0]]
         model_in = scheduler.scale_model_input(state.latents, t)
-        preds = _predict(model, model_in, t, conds, width, height)
+        preds = _predict(model, model_in, t, conds, width, height, image_cond)
         out = preds[0]
         if guided:
             out_uncond = preds[0]

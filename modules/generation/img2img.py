@@ -36,8 +36,10 @@ class Img2ImgTask:
     latents: Any = None  # [len(init_images), C, h, w] encoded init images
     masks: Any = None  # [len(init_images), 1, h, w] latent masks (1 = repaint), None without a mask
     blend: InpaintBlend | None = None  # the running batch's blend, for finish_latents
+    image_cond: Any = None  # [len(init_images), 1 + C, h, w] for inpainting checkpoints, else None
 
     def prepare(self, model: LoadedModel) -> None:
+        from modules.generation.image_conditioning import inpainting_conditioning, needs_image_conditioning
         from modules.generation.img2img_prep import prepare_image
         from modules.generation.inpaint import latent_mask
         from modules.generation.latents import encode_images
@@ -49,6 +51,9 @@ class Img2ImgTask:
             masks = [p.mask for p in self.prepared if p.mask is not None]
             self.masks = latent_mask(masks, self.params.width // f, self.params.height // f,
                                      self.params.mask_round).to(self.latents)
+        if needs_image_conditioning(model):
+            self.image_cond = inpainting_conditioning(model, [p.pixels for p in self.prepared],
+                                                      [p.mask for p in self.prepared])
 
     def extra_infotext(self) -> dict[str, object]:
         from modules.generation.img2img_infotext import img2img_infotext
@@ -67,15 +72,16 @@ class Img2ImgTask:
         p = self.params
         noise = initial_noise(model, seeds, p.width, p.height, generators) * p.initial_noise_multiplier
         init = self._pick(self.latents, first_index, len(seeds))
+        image_cond = self._pick(self.image_cond, first_index, len(seeds)) if self.image_cond is not None else None
         self.blend = None
         if self.masks is None:
-            return BatchStart(noise=noise, init=init, strength=p.denoising_strength)
+            return BatchStart(noise=noise, init=init, strength=p.denoising_strength, image_cond=image_cond)
         mask = self._pick(self.masks, first_index, len(seeds))
         init = masked_content(init, mask, p.inpainting_fill, generators)
         self.blend = InpaintBlend(scheduler, init, noise, mask)
         hooks = Hooks()
         hooks.add(HookPoint.POST_STEP, self.blend)
-        return BatchStart(noise=noise, init=init, strength=p.denoising_strength, hooks=hooks)
+        return BatchStart(noise=noise, init=init, strength=p.denoising_strength, hooks=hooks, image_cond=image_cond)
 
     def finish_latents(self, latents: torch.Tensor) -> torch.Tensor:
         return self.blend.blend(latents) if self.blend is not None else latents

@@ -51,6 +51,7 @@ class BatchStart:
     init: torch.Tensor | None = None
     strength: float = 1.0
     hooks: Hooks | None = None
+    image_cond: torch.Tensor | None = None  # extra UNet input of inpainting checkpoints (image_conditioning.py)
 
 
 class Task(Protocol):
@@ -141,7 +142,8 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
             try:
                 latents = denoise(model, scheduler, start.noise, conditioning, params.cfg_scale, params.steps,
                                   params.width, params.height, generators, progress,
-                                  (start.hooks or Hooks()).merged(hooks), init=start.init, strength=start.strength)
+                                  (start.hooks or Hooks()).merged(hooks), init=start.init, strength=start.strength,
+                                  image_cond=start.image_cond)
             except SkipBatch:
                 progress.batch = batch + 1
                 continue

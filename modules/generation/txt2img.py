@@ -37,9 +37,13 @@ class Txt2ImgTask:
 
     def start_batch(self, model: LoadedModel, first_index: int, seeds: list[int],
                     generators: list[torch.Generator], scheduler: Any) -> BatchStart:
+        from modules.generation.image_conditioning import needs_image_conditioning, txt2img_conditioning
         from modules.generation.latents import initial_noise
 
-        return BatchStart(noise=initial_noise(model, seeds, self.params.width, self.params.height, generators))
+        p = self.params
+        image_cond = (txt2img_conditioning(model, len(seeds), p.width, p.height)
+                      if needs_image_conditioning(model) else None)
+        return BatchStart(noise=initial_noise(model, seeds, p.width, p.height, generators), image_cond=image_cond)
 
     def finish_latents(self, latents: torch.Tensor) -> torch.Tensor:
         return latents
