@@ -156,6 +156,10 @@ def denoise(
     if init is None:
         timesteps = scheduler.timesteps
         latents = latents * scheduler.init_noise_sigma
+        if hasattr(scheduler, "set_begin_index"):
+            # start at the first step even when the first timesteps repeat (Karras sigmas on a
+            # zero-terminal-SNR schedule): diffusers would otherwise start one step late and overrun
+            scheduler.set_begin_index(0)
     else:
         timesteps, latents = _enter_at_strength(scheduler, init, latents, steps, strength)
     total = len(timesteps)

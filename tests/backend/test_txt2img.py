@@ -164,3 +164,15 @@ def test_skip_drops_only_the_current_batch(sd1_app) -> None:  # noqa: ANN001
     hooks.add(HookPoint.POST_STEP, skip_first_batch)
     result = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=10, batch_count=2, **SMALL), hooks=hooks)
     assert result.seeds == [11] and not result.interrupted
+
+
+@pytest.mark.parametrize("schedule", ["Automatic", "Karras", "Exponential", "SGM Uniform"])
+def test_every_sampler_runs_on_a_zero_terminal_snr_model(make_app, schedule: str) -> None:  # noqa: ANN001
+    """The rescaled schedule starts at sigma ~4519; with Karras sigmas the first timesteps repeat, which
+    must not shift the sampler's step count."""
+    app = make_app(("sd1",))
+    app.options.update({"sd_noise_schedule": "Zero Terminal SNR"})
+    for sampler in sampler_names():
+        result = run_txt2img(app, Txt2ImgParams(prompt="x", seed=1, sampler_name=sampler, scheduler=schedule,
+                                                **SMALL))
+        assert np.isfinite(_pixels(result.images[0])).all(), sampler
