@@ -138,7 +138,8 @@ def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
     from modules.generation.params import Img2ImgParams
 
     result, params, model = outcome.result, outcome.params, outcome.model
-    extra: dict[str, object] = {"Schedule type": schedule_label(params.sampler_name, params.scheduler)}
+    extra: dict[str, object] = {"Schedule type": schedule_label(params.sampler_name,
+                                                                result.scheduler or params.scheduler)}
     denoising = None
     if isinstance(params, Img2ImgParams):
         extra.update(img2img_infotext(params))

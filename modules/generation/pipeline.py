@@ -41,6 +41,7 @@ class GenerationResult:
     grid_path: Path | None = None
     interrupted: bool = False
     message: str = ""
+    scheduler: str = ""  # the schedule type actually used (Automatic resolved for the model)
 
 
 @dataclass
@@ -94,7 +95,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
     from modules.networks.activation import networks_applied
     from modules.prompt_parser import strip_comments
-    from modules.samplers.noise_schedule import with_noise_schedule
+    from modules.samplers.noise_schedule import automatic_schedule, with_noise_schedule
     from modules.samplers.registry import build_scheduler
 
     params.validate()
@@ -103,6 +104,8 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     # comments are gone before anything else sees the prompts, infotext included (A1111)
     params = replace(params, seed=seed, prompt=strip_comments(params.prompt),
                      negative_prompt=strip_comments(params.negative_prompt))
+    schedule = with_noise_schedule(model.scheduler_config, str(app.options.get("sd_noise_schedule", "Default")))
+    params = replace(params, scheduler=automatic_schedule(params.sampler_name, params.scheduler, schedule))
     plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
     extra: dict[str, object] = dict(task.extra_infotext())
     vae = app.networks.vaes.apply(model, info.path)
@@ -116,7 +119,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     progress.images_per_batch = size
     progress.preview_painter = partial(draw_due_preview, progress, app.options)
     images_folder = dated_folder(app.settings.outputs_dir, f"{task.kind}-images", date.today())
-    result = GenerationResult()
+    result = GenerationResult(scheduler=params.scheduler)
 
     # LoRA merged / hypernetworks set for the whole generation, text encoding included; undone on exit
     with networks_applied(app.networks, model, plan.networks) as used_networks, torch.inference_mode():
@@ -134,8 +137,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
             first = batch * size
             seeds = [seed + first + j for j in range(size)]
             generators = cpu_generators(seeds)
-            training = with_noise_schedule(dict(model.scheduler_config, noise_sampler_seed=seeds[0]),
-                                           str(app.options.get("sd_noise_schedule", "Default")))
+            training = dict(schedule, noise_sampler_seed=seeds[0])
             scheduler = build_scheduler(params.sampler_name, params.scheduler, training)
             start = task.start_batch(model, first, seeds, generators, scheduler)
             progress.skipped = False

@@ -58,6 +58,21 @@ def with_noise_schedule(training: dict[str, Any], choice: str) -> dict[str, Any]
     return training
 
 
+def automatic_schedule(sampler_name: str, scheduler: str, training: dict[str, Any]) -> str:
+    """The schedule type to use: on a zero-terminal-SNR schedule, "Automatic" becomes "SGM Uniform"
+    where the sampler's default would be Karras or Exponential. Those crowd the steps towards the
+    first sigma, and from 4519 that leaves 13 of 20 steps above sigma 14, where such a model sees
+    nothing but noise (the demo model's background colour: 83% right with Karras, 98% with SGM
+    Uniform). Any other choice is kept."""
+    from modules.samplers.registry import resolve_schedule
+
+    if scheduler != "Automatic" or not training.get("rescale_betas_zero_snr"):
+        return scheduler
+    if resolve_schedule(sampler_name, scheduler).label in ("Karras", "Exponential"):
+        return "SGM Uniform"
+    return scheduler
+
+
 def sampling_betas(training: dict[str, Any]) -> list[float] | None:
     """The betas a sampler must use for this model, or None when the plain schedule kwargs do
     (models without the zero-terminal-SNR flag)."""

@@ -64,3 +64,14 @@ def test_checkpoint_markers_are_read_from_keys_and_metadata() -> None:
     assert prediction_type_from_keys(keys[:1]) is None and not zero_terminal_snr_from_keys(keys[:1])
     assert zero_terminal_snr_from_keys(keys[:1], {"modelspec.zero_terminal_snr": "true"})
     assert not zero_terminal_snr_from_keys(keys[:1], {"modelspec.zero_terminal_snr": "false"})
+
+
+def test_automatic_avoids_karras_and_exponential_on_a_zero_terminal_snr_schedule() -> None:
+    from modules.samplers.noise_schedule import automatic_schedule
+
+    ztsnr, plain = scheduler_config("v_prediction", True), scheduler_config("v_prediction")
+    assert automatic_schedule("DPM++ 2M", "Automatic", ztsnr) == "SGM Uniform"  # default Karras
+    assert automatic_schedule("DPM++ 2M SDE", "Automatic", ztsnr) == "SGM Uniform"  # default Exponential
+    assert automatic_schedule("Euler a", "Automatic", ztsnr) == "Automatic"  # no sigma schedule of its own
+    assert automatic_schedule("DPM++ 2M", "Karras", ztsnr) == "Karras"  # a choice is kept
+    assert automatic_schedule("DPM++ 2M", "Automatic", plain) == "Automatic"
