@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from modules.settings import PROJECT_ROOT, Settings
+from modules.settings import PROJECT_ROOT, SHIPPED_DEMO_CHECKPOINT, Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", type=Path, default=None, help="checkpoint file to load first")
     p.add_argument("--ui-settings-file", type=Path, default=None, metavar="FILE",
                    help="settings file (default config.json in --data-dir)")
+    p.add_argument("--no-demo-model", action="store_true",
+                   help="do not list the built-in demo model when --data-dir is another folder")
     return p
 
 
@@ -48,6 +50,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         hypernetwork_dir=args.hypernetwork_dir,
         embeddings_dir=args.embeddings_dir,
         ckpt=args.ckpt.resolve() if args.ckpt else None,
+        demo_checkpoint=None if args.no_demo_model else SHIPPED_DEMO_CHECKPOINT,
         listen=args.listen,
         port=args.port if args.port is not None else (7861 if args.nowebui else 7860),
         api=args.api,

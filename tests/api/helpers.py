@@ -41,7 +41,8 @@ def running_server(data_dir: Path, *flags: str) -> Iterator[Served]:
     from modules.server import serve
 
     port = free_port()
-    app = build_app(parse_settings(["--data-dir", str(data_dir), "--port", str(port), "--device", "cpu", *flags]))
+    app = build_app(parse_settings(["--data-dir", str(data_dir), "--port", str(port), "--device", "cpu", "--no-demo-model",
+                                     *flags]))
     app.load_default_model()
     stop, ready = threading.Event(), threading.Event()
     outcome: dict[str, int] = {}

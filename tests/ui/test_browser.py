@@ -121,7 +121,7 @@ def guarded_server(data_dir: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: AN
     guard.install(monkeypatch)
     port = free_port()
     start = time.monotonic()
-    app = build_app(parse_settings(["--data-dir", str(data_dir), "--port", str(port), "--device", "cpu"]))
+    app = build_app(parse_settings(["--data-dir", str(data_dir), "--port", str(port), "--device", "cpu", "--no-demo-model"]))
     stop, ready = threading.Event(), threading.Event()
 
     def on_ready() -> None:

@@ -38,3 +38,5 @@ def test_settings_from_flags(tmp_path: Path) -> None:
     assert s.lora_path == tmp_path / "L"
     assert s.embeddings_path == tmp_path / "embeddings"
     assert parse_settings([]).host == "127.0.0.1"
+    assert s.demo_checkpoint is not None and s.demo_checkpoint.name == "demo-shapes.safetensors"
+    assert parse_settings(["--no-demo-model"]).demo_checkpoint is None
