@@ -28,21 +28,23 @@ __all__ = ["GenerationResult", "Txt2ImgTask", "resolve_seed", "run_txt2img", "su
 class Txt2ImgTask:
     params: Txt2ImgParams
     kind: str = "txt2img"
+    image_cond: Any = None  # [1, 1 + C, h, w] for inpainting checkpoints (everything masked), else None
 
     def prepare(self, model: LoadedModel) -> None:
-        return None
+        from modules.generation.image_conditioning import needs_image_conditioning, txt2img_conditioning
+
+        if needs_image_conditioning(model):
+            self.image_cond = txt2img_conditioning(model, 1, self.params.width, self.params.height)
 
     def extra_infotext(self) -> dict[str, object]:
         return {}
 
     def start_batch(self, model: LoadedModel, first_index: int, seeds: list[int],
                     generators: list[torch.Generator], scheduler: Any) -> BatchStart:
-        from modules.generation.image_conditioning import needs_image_conditioning, txt2img_conditioning
         from modules.generation.latents import initial_noise
 
         p = self.params
-        image_cond = (txt2img_conditioning(model, len(seeds), p.width, p.height)
-                      if needs_image_conditioning(model) else None)
+        image_cond = self.image_cond.repeat(len(seeds), 1, 1, 1) if self.image_cond is not None else None
         return BatchStart(noise=initial_noise(model, seeds, p.width, p.height, generators), image_cond=image_cond)
 
     def finish_latents(self, latents: torch.Tensor) -> torch.Tensor:
