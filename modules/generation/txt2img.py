@@ -1,7 +1,8 @@
 """txt2img(app, params): prompt → images on disk (with infotext) → result for the front door.
 
 The work is done by the shared generation path (modules/generation/pipeline.py); the txt2img task
-only says that each batch starts from the seeds' noise.
+only says that each batch starts from the seeds' noise (plus, for inpainting checkpoints, an
+all-masked grey image as their extra input).
 """
 
 from __future__ import annotations
