@@ -127,6 +127,20 @@ class VAEStageConfig:
 
 
 @dataclass(frozen=True)
+class DecoderStageConfig:
+    """Fine-tuning only the decoder of a finished VAE (decoder and post_quant_conv): the encoder, and so
+    the latent space a UNet is trained in, stays exactly as it is. The decoder learns to draw sharper
+    pictures from the latents it is given: posterior samples by default, so it also copes with the
+    slightly-off latents a UNet produces. Loss: L1 + L2 on whole images (or random crops)."""
+
+    train: TrainConfig = field(default_factory=TrainConfig)
+    l1_weight: float = 1.0
+    l2_weight: float = 1.0
+    sample_latents: bool = True  # False: decode the posterior means
+    crop: int | None = None  # train on random crops of this size (pixels); None: whole images
+
+
+@dataclass(frozen=True)
 class DiffusionStageConfig:
     """UNet (+ text encoder) training on latents: epsilon prediction under the SD noise schedule."""
 

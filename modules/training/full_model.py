@@ -53,7 +53,7 @@ def _maybe_flip(x: torch.Tensor, ctx: StepContext, enabled: bool) -> torch.Tenso
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
-def _random_crop(x: torch.Tensor, ctx: StepContext, size: int | None) -> torch.Tensor:
+def random_crop(x: torch.Tensor, ctx: StepContext, size: int | None) -> torch.Tensor:
     """One random size x size window per batch (seeded by the step), or x itself."""
     import torch
 
@@ -80,7 +80,7 @@ def train_vae(images: InMemoryImages, vae: AutoencoderKL, config: VAEStageConfig
     order = BatchOrder(len(images), config.train.batch_size, config.train.seed)
 
     def loss_fn(ctx: StepContext) -> torch.Tensor:
-        batch = _random_crop(pixels[order.indices(ctx.micro_step).to(ctx.device)], ctx, config.crop)
+        batch = random_crop(pixels[order.indices(ctx.micro_step).to(ctx.device)], ctx, config.crop)
         x = _maybe_flip(to_unit_range(batch), ctx, config.random_flip)
         posterior = vae.encode(x).latent_dist
         z = posterior.sample(generator=ctx.generator)

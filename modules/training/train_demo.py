@@ -8,8 +8,9 @@ latents, v-prediction); the default `gpu` preset is the larger 128x128 recipe fo
 
 1. writes the shapes dataset to <work-dir>/data (skipped when it is already complete);
 2. trains the VAE (<work-dir>/vae), normalises its latents, saves vae-final.safetensors;
-3. trains UNet + text encoder on the latents (<work-dir>/diffusion);
-4. exports the EMA weights in fp16 to --out (written to a hidden file, then renamed).
+3. fine-tunes only the VAE's decoder (<work-dir>/decoder; the latents do not change);
+4. trains UNet + text encoder on the latents (<work-dir>/diffusion);
+5. exports the EMA weights in fp16 to --out (written to a hidden file, then renamed).
 
 Every stage checkpoints and resumes, so running the same command again continues where the last run
 stopped (after a crash, a kill, or --time-limit). With --time-limit the run stops in time to export
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modules.training.config import (
+    DecoderStageConfig,
     DiffusionStageConfig,
     MixedPrecision,
     SD1Sizes,
@@ -40,6 +42,8 @@ from modules.training.config import (
 
 if TYPE_CHECKING:
     from diffusers import AutoencoderKL
+
+    from modules.training.dataset import InMemoryImages
 
 log = logging.getLogger("train_demo")
 
@@ -64,7 +68,12 @@ class DemoRecipe:
         zero_terminal_snr=True, high_noise_share=0.3, train_text_encoder=False,
         train=TrainConfig(steps=20_000, batch_size=256, learning_rate=3e-4, warmup_steps=500,
                           checkpoint_every=1000, log_every=100, ema_decay=0.999)))
+    # decoder-only fine-tune after the VAE stage (None: skip it)
+    decoder: DecoderStageConfig | None = field(default_factory=lambda: DecoderStageConfig(train=TrainConfig(
+        steps=1500, batch_size=64, learning_rate=5e-4, lr_schedule="cosine", warmup_steps=50,
+        checkpoint_every=500, log_every=100)))
     vae_time_share: float = 0.2  # with a time limit, the VAE stage ends after this share of it at most
+    decoder_time_share: float = 0.1  # ... and the decoder stage after this share
     text_token_std: float | None = 1.0  # token embedding std of a fresh text encoder (None: CLIP's 0.02)
 
 
@@ -80,12 +89,17 @@ def cpu_recipe() -> DemoRecipe:
     - The text encoder is random and frozen, with token embeddings of std 1: every word keeps its own,
       equally strong direction. Trained jointly, the encoder let colour and size words take over its
       layer-normed output and squeezed position and shape words to almost nothing (left/right differed
-      by 0.3 against 15 for red/blue), so the UNet could not learn them."""
+      by 0.3 against 15 for red/blue), so the UNet could not learn them.
+    - After the VAE, its decoder alone is fine-tuned on whole images: the VAE trained on crops drew
+      small shapes' corners so blurred that the analyzer read their kind right on 63% of reconstructions."""
     cpu = {"cpu": True, "mixed_precision": "no"}
     return DemoRecipe(
-        images=20_000, resolution=64, sizes=cpu_demo_sizes(), vae_time_share=0.25,
+        images=20_000, resolution=64, sizes=cpu_demo_sizes(), vae_time_share=0.25, decoder_time_share=0.2,
         vae=VAEStageConfig(crop=32, train=TrainConfig(
             steps=1500, batch_size=16, learning_rate=2e-3, lr_schedule="cosine", warmup_steps=50,
+            checkpoint_every=100, log_every=50, **cpu)),
+        decoder=DecoderStageConfig(train=TrainConfig(
+            steps=2100, batch_size=16, learning_rate=5e-4, lr_schedule="cosine", warmup_steps=50,
             checkpoint_every=100, log_every=50, **cpu)),
         diffusion=DiffusionStageConfig(
             prediction="v_prediction", min_snr_gamma=None, noise_offset=0.1, pyramid_noise_levels=2,
@@ -101,6 +115,7 @@ PRESETS = {"gpu": DemoRecipe, "cpu": cpu_recipe}
 class DemoOutcome:
     finished: bool
     vae_steps: int = 0
+    decoder_steps: int = 0
     diffusion_steps: int = 0
     vae_check: dict[str, float] = field(default_factory=dict)  # analyzer agreement on VAE reconstructions
     exported: Path | None = None
@@ -169,6 +184,8 @@ def train_demo(out: Path, work_dir: Path, recipe: DemoRecipe, time_limit: float 
         _free_memory()
         outcome.vae_check = vae_check(vae, recipe.resolution)
         log.info("analyzer on VAE reconstructions: %s", outcome.vae_check)
+    if recipe.decoder is not None:
+        vae = _tuned_decoder(vae, images, recipe, work_dir, outcome, time_limit)
 
     model = build_sd1(recipe.sizes, recipe.seed, vae=vae, prediction=recipe.diffusion.prediction,
                       zero_terminal_snr=recipe.diffusion.zero_terminal_snr, text_token_std=recipe.text_token_std)
@@ -203,9 +220,33 @@ def train_demo(out: Path, work_dir: Path, recipe: DemoRecipe, time_limit: float 
     return outcome
 
 
+def _tuned_decoder(vae: AutoencoderKL, images: InMemoryImages, recipe: DemoRecipe, work_dir: Path,
+                   outcome: DemoOutcome, time_limit: float | None) -> AutoencoderKL:
+    """The VAE with its decoder fine-tuned (stage 3), trained now unless an earlier run finished it."""
+    from modules.training.decoder_stage import TUNED_VAE, finish_decoder, train_decoder
+    from modules.training.full_model import StageControl, load_vae
+
+    assert recipe.decoder is not None
+    tuned = work_dir / "decoder" / TUNED_VAE
+    if tuned.is_file():
+        return load_vae(recipe.sizes, tuned)
+    deadline = time.monotonic() + recipe.decoder_time_share * time_limit if time_limit else None
+    trainer, result = train_decoder(images, vae, recipe.decoder, work_dir / "decoder", StageControl(deadline=deadline))
+    outcome.decoder_steps = result.step
+    if not result.finished:
+        log.info("decoder stage ends early at step %d (its share of --time-limit is used up)", result.step)
+    vae = finish_decoder(trainer, vae, tuned)
+    del trainer
+    _free_memory()
+    outcome.vae_check = vae_check(vae, recipe.resolution)
+    log.info("analyzer on reconstructions with the tuned decoder: %s", outcome.vae_check)
+    return vae
+
+
 def vae_check(vae: AutoencoderKL, resolution: int, count: int = 200) -> dict[str, float]:
     """How often the analyzer reads the right attributes from VAE reconstructions of single-shape images
-    (an upper bound for what the finished model can score)."""
+    (an upper bound for what the finished model can score); "kind small" / "kind large": kind among the
+    small / large shapes."""
     import numpy as np
     import torch
     from PIL import Image
@@ -216,6 +257,7 @@ def vae_check(vae: AutoencoderKL, resolution: int, count: int = 200) -> dict[str
 
     device = next(vae.parameters()).device
     right: dict[str, int] = {}
+    seen: dict[str, int] = {}
     scenes = benchmark_scenes(count, seed=777)
     for start in range(0, count, 50):
         batch = scenes[start : start + 50]
@@ -225,9 +267,13 @@ def vae_check(vae: AutoencoderKL, resolution: int, count: int = 200) -> dict[str
             out = vae.decode(vae.encode(x).latent_dist.mean).sample
         arrays = ((out.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
         for scene, array in zip(batch, arrays, strict=True):
-            for name, ok in analyze(Image.fromarray(array)).matches(scene).items():
+            matches = analyze(Image.fromarray(array)).matches(scene)
+            if scene.main.size:
+                matches[f"kind {scene.main.size}"] = matches["kind"]
+            for name, ok in matches.items():
                 right[name] = right.get(name, 0) + bool(ok)
-    return {name: n / count for name, n in right.items()}
+                seen[name] = seen.get(name, 0) + 1
+    return {name: n / seen[name] for name, n in right.items()}
 
 
 def _free_memory() -> None:
@@ -262,13 +308,20 @@ def build_recipe(args: argparse.Namespace) -> DemoRecipe:
     diffusion = _with_train(recipe.diffusion, steps=given("steps", d.steps), batch_size=given("batch_size", d.batch_size),
                             learning_rate=given("lr", d.learning_rate),
                             checkpoint_every=given("checkpoint_every", d.checkpoint_every), **common)
+    decoder = recipe.decoder
+    if decoder is not None and args.decoder_steps != 0:
+        decoder = _with_train(decoder, steps=given("decoder_steps", decoder.train.steps), **common)
+        if decoder.train.steps < decoder.train.warmup_steps * 4:
+            decoder = _with_train(decoder, warmup_steps=max(0, decoder.train.steps // 10))
+    else:
+        decoder = None
     diffusion = replace(diffusion, zero_terminal_snr=given("zero_terminal_snr", diffusion.zero_terminal_snr),
                         high_noise_share=given("high_noise_share", diffusion.high_noise_share))
     if diffusion.train.steps < diffusion.train.warmup_steps * 4:
         diffusion = _with_train(diffusion, warmup_steps=max(0, diffusion.train.steps // 10))
     if vae.train.steps < vae.train.warmup_steps * 4:
         vae = _with_train(vae, warmup_steps=max(0, vae.train.steps // 10))
-    return replace(recipe, vae=vae, diffusion=diffusion)
+    return replace(recipe, vae=vae, decoder=decoder, diffusion=diffusion)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -279,6 +332,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=Path("cache/demo-shapes"), help="dataset and checkpoints")
     p.add_argument("--steps", type=int, default=None, help="UNet + text encoder steps (default: the preset's)")
     p.add_argument("--vae-steps", type=int, default=None)
+    p.add_argument("--decoder-steps", type=int, default=None,
+                   help="steps of the decoder-only fine-tune after the VAE stage; 0 skips it (default: the preset's)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--vae-batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)

@@ -11,7 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from modules.training.config import DiffusionStageConfig, TrainConfig, VAEStageConfig, tiny_sizes
+from modules.training.config import (
+    DecoderStageConfig,
+    DiffusionStageConfig,
+    TrainConfig,
+    VAEStageConfig,
+    tiny_sizes,
+)
 from modules.training.dataset import BatchOrder, InMemoryImages, load_folder, load_image, to_unit_range
 from modules.training.full_model import (
     alphas_cumprod,
@@ -254,15 +260,18 @@ def test_export_loads_and_generates(images: InMemoryImages, vae_file: Path, tmp_
 def test_train_demo_recipe_runs_and_continues(tmp_path: Path) -> None:
     from modules.training.train_demo import DemoRecipe, train_demo
 
-    recipe = DemoRecipe(images=12, resolution=RES, sizes=SIZES,
-                        vae=VAEStageConfig(train=_train(2)), diffusion=_diffusion_config(2, ema_decay=0.9))
+    recipe = DemoRecipe(images=12, resolution=RES, sizes=SIZES, vae=VAEStageConfig(train=_train(2)),
+                        decoder=DecoderStageConfig(train=_train(2)), diffusion=_diffusion_config(2, ema_decay=0.9))
     out = tmp_path / "models" / "demo.safetensors"
     first = train_demo(out, tmp_path / "work", recipe)
-    assert first.finished and first.vae_steps == 2 and first.diffusion_steps == 2 and out.is_file()
+    assert first.finished and first.vae_steps == 2 and first.decoder_steps == 2 and first.diffusion_steps == 2
+    assert out.is_file() and (tmp_path / "work" / "decoder" / "vae-decoder-tuned.safetensors").is_file()
+    assert {"kind small", "kind large"} <= set(first.vae_check)
     assert (tmp_path / "work" / "data" / "000011.txt").is_file()
     longer = replace(recipe, diffusion=_diffusion_config(3, ema_decay=0.9))
     second = train_demo(out, tmp_path / "work", longer)
-    assert second.finished and second.vae_steps == 0 and second.diffusion_steps == 3  # VAE kept, UNet resumed
+    assert second.finished and second.vae_steps == 0 and second.decoder_steps == 0  # VAE and decoder kept
+    assert second.diffusion_steps == 3  # UNet resumed
     summary = json.loads((tmp_path / "work" / "summary.json").read_text(encoding="utf-8"))
     assert summary["diffusion_steps"] == 3 and summary["size_bytes"] == out.stat().st_size
     # a fresh work dir can start from the exported file (VAE, UNet and text encoder weights)
@@ -318,14 +327,14 @@ def test_v_prediction_loss_and_export(images: InMemoryImages, vae_file: Path, tm
     assert load_checkpoint(path).prediction_type == "v_prediction"
 
 
-def test_vae_stage_on_random_crops(images: InMemoryImages, tmp_path: Path) -> None:
-    from modules.training.full_model import _random_crop
+def test_vae_stage_onrandom_crops(images: InMemoryImages, tmp_path: Path) -> None:
+    from modules.training.full_model import random_crop
 
     ctx = StepContext(0, 0, torch.Generator().manual_seed(0), torch.device("cpu"))
-    crop = _random_crop(images.pixels[:3], ctx, 16)
+    crop = random_crop(images.pixels[:3], ctx, 16)
     assert crop.shape == (3, 3, 16, 16)
     assert any(torch.equal(crop, images.pixels[:3, :, y : y + 16, x : x + 16]) for y in range(17) for x in range(17))
-    assert torch.equal(_random_crop(images.pixels[:3], ctx, None), images.pixels[:3])
+    assert torch.equal(random_crop(images.pixels[:3], ctx, None), images.pixels[:3])
     _, result = train_vae(images, build_vae(SIZES, seed=3), VAEStageConfig(crop=16, train=_train(2)), tmp_path)
     assert result.finished
 
@@ -345,6 +354,11 @@ def test_train_demo_presets_and_overrides() -> None:
     assert gpu.diffusion.zero_terminal_snr and not gpu.diffusion.train_text_encoder and gpu.text_token_std == 1.0
     assert cpu.diffusion.zero_terminal_snr and cpu.diffusion.high_noise_share == 0.3
     assert not cpu.diffusion.train_text_encoder and cpu.text_token_std == 1.0
+    assert cpu.decoder is not None and cpu.decoder.train.steps == 2100 and cpu.decoder.train.cpu
+    assert build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--decoder-steps", "0"])).decoder is None
+    few = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--decoder-steps", "40"])).decoder
+    assert few is not None and few.train.steps == 40 and few.train.warmup_steps == 4
+    assert gpu.decoder is not None and not gpu.decoder.train.cpu
     old_recipe = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--no-zero-terminal-snr",
                                           "--high-noise-share", "0"]))
     assert not old_recipe.diffusion.zero_terminal_snr and old_recipe.diffusion.high_noise_share == 0
@@ -403,3 +417,32 @@ def test_high_noise_share_draws_late_timesteps() -> None:
                                 torch.device("cpu"))
     assert 0.25 < (plain >= 700).float().mean() < 0.35
     assert 0.6 < (skewed >= 700).float().mean() < 0.7 and skewed.min() >= 0 and skewed.max() <= 999
+
+
+def test_decoder_stage_keeps_the_latents_and_sharpens(images: InMemoryImages, vae_file: Path, tmp_path: Path) -> None:
+    """Only the decoder learns: every encoder weight (so every latent a UNet was trained on) stays
+    bit-identical, reconstructions get better, and the tuned VAE is saved whole."""
+    from modules.training.decoder_stage import finish_decoder, train_decoder
+    from modules.training.full_model import load_vae
+
+    vae = load_vae(SIZES, vae_file)
+    before = {k: v.clone() for k, v in vae.state_dict().items()}
+    x = to_unit_range(images.pixels[:8])
+
+    def error() -> float:
+        with torch.no_grad():
+            return float((vae.decode(vae.encode(x).latent_dist.mean).sample - x).abs().mean())
+
+    start = error()
+    config = DecoderStageConfig(train=_train(24, learning_rate=3e-3))
+    trainer, result = train_decoder(images, vae, config, tmp_path / "work")
+    assert result.finished and result.step == 24
+    tuned = finish_decoder(trainer, vae, tmp_path / "tuned.safetensors")
+    after = tuned.state_dict()
+    frozen = [k for k in before if k.startswith(("encoder.", "quant_conv."))]
+    assert frozen and all(torch.equal(after[k], before[k]) for k in frozen)
+    assert any(not torch.equal(after[k], before[k]) for k in before if k.startswith("decoder."))
+    assert error() < 0.95 * start
+    assert not any(p.requires_grad for p in tuned.parameters())
+    reloaded = load_vae(SIZES, tmp_path / "tuned.safetensors").state_dict()
+    assert all(torch.equal(reloaded[k], after[k]) for k in after)
