@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from modules.training.config import DiffusionStageConfig, SD1Sizes, VAEStageConfig
 from modules.training.dataset import BatchOrder, InMemoryImages, to_unit_range
-from modules.training.loop import StepContext, Trainer, TrainResult
+from modules.training.loop import StepContext, Trainer, TrainResult, checkpoints_in
 
 if TYPE_CHECKING:
     import torch
@@ -192,7 +192,11 @@ def train_diffusion(model: LoadedModel, images: InMemoryImages, config: Diffusio
     if config.train_text_encoder:
         modules["text_encoder"] = text_encoder
     trainer = Trainer(work_dir, modules, config.train)
-    trainer.resume()
+    if trainer.resume() >= config.train.steps:  # finished by an earlier run: no latents to encode
+        unet.eval()
+        text_encoder.eval()
+        found = checkpoints_in(trainer.checkpoint_dir)
+        return trainer, TrainResult(trainer.step, True, None, found[-1][1] if found else None)
     device = trainer.device
     text_encoder.to(device)
 

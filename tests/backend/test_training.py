@@ -257,7 +257,7 @@ def test_export_loads_and_generates(images: InMemoryImages, vae_file: Path, tmp_
     assert result.images[0].size == (64, 64) and result.paths[0].is_file()
 
 
-def test_train_demo_recipe_runs_and_continues(tmp_path: Path) -> None:
+def test_train_demo_recipe_runs_and_continues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from modules.training.train_demo import DemoRecipe, train_demo
 
     recipe = DemoRecipe(images=12, resolution=RES, sizes=SIZES, vae=VAEStageConfig(train=_train(2)),
@@ -274,6 +274,16 @@ def test_train_demo_recipe_runs_and_continues(tmp_path: Path) -> None:
     assert second.diffusion_steps == 3  # UNet resumed
     summary = json.loads((tmp_path / "work" / "summary.json").read_text(encoding="utf-8"))
     assert summary["diffusion_steps"] == 3 and summary["size_bytes"] == out.stat().st_size
+    # a finished work dir only exports again: its latents are not encoded a second time
+    import modules.training.full_model as full_model
+
+    def no_encoding(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a finished diffusion stage encoded the dataset again")
+
+    monkeypatch.setattr(full_model, "encode_latents", no_encoding)
+    again = train_demo(out, tmp_path / "work", longer)
+    assert again.finished and again.diffusion_steps == 3 and again.decoder_steps == 0
+    monkeypatch.undo()
     # a fresh work dir can start from the exported file (VAE, UNet and text encoder weights)
     onward = train_demo(tmp_path / "onward.safetensors", tmp_path / "work2", replace(recipe, images=8),
                         init_from=out)
