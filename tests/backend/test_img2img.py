@@ -111,7 +111,9 @@ def test_saved_to_img2img_folders_with_infotext_that_round_trips(sd1_app) -> Non
     again_params = img2img_params_from_infotext(text, base)
     assert again_params == replace(params, seed=42, batch_size=1, scheduler="Automatic")
     again = run_img2img(sd1_app, again_params)
-    assert np.array_equal(_pixels(again.images[0]), _pixels(result.images[0]))
+    # the first run was a batch of 2, this one a batch of 1: the CPU kernels differ by batch size, and on
+    # some CPUs (seen on an AVX2-only one: 1 level on 0.008% of the pixels) the last bit differs
+    assert np.abs(_pixels(again.images[0]) - _pixels(result.images[0])).max() <= 1
 
 
 def test_bad_params_and_interrupt_leave_the_queue_working(sd1_app) -> None:  # noqa: ANN001
