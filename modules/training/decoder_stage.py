@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from modules.training.config import DecoderStageConfig
 from modules.training.dataset import BatchOrder, InMemoryImages, to_unit_range
-from modules.training.full_model import StageControl, random_crop, save_weights
+from modules.training.full_model import StageControl, random_crop, save_weights, settle_weights
 from modules.training.loop import StepContext, Trainer, TrainResult
 
 if TYPE_CHECKING:
@@ -61,10 +61,6 @@ def train_decoder(images: InMemoryImages, vae: AutoencoderKL, config: DecoderSta
 
 def finish_decoder(trainer: Trainer, vae: AutoencoderKL, path: Path) -> AutoencoderKL:
     """Take the EMA weights (if any), freeze the whole VAE, and save its weights to path."""
-    with trainer.ema_weights():
-        state = {k: v.detach().clone() for k, v in vae.state_dict().items()}
-    vae.load_state_dict(state)
-    vae.eval()
-    vae.requires_grad_(False)
+    settle_weights(trainer, vae)
     save_weights(vae, path)
     return vae

@@ -112,16 +112,22 @@ def finish_vae(trainer: Trainer, vae: AutoencoderKL, images: InMemoryImages, con
     """Take the EMA weights (if any), normalise the latents, and save the VAE's weights to path."""
     from modules.training.models import latent_stats, normalise_latents
 
-    with trainer.ema_weights():
-        state = {k: v.detach().clone() for k, v in vae.state_dict().items()}
-    vae.load_state_dict(state)
-    vae.eval()
-    vae.requires_grad_(False)
+    settle_weights(trainer, vae)
     mean, std = latent_stats(vae, images.pixels[: config.calibration_images])
     log.info("VAE latent mean %s std %s before normalising", mean.tolist(), std.tolist())
     normalise_latents(vae, mean, std)
     save_weights(vae, path)
     return vae
+
+
+def settle_weights(trainer: Trainer, module: torch.nn.Module) -> None:
+    """Put the trainer's final weights (its EMA weights, if it keeps an EMA) into module for good, in
+    eval mode and frozen."""
+    with trainer.ema_weights():
+        state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    module.load_state_dict(state)
+    module.eval()
+    module.requires_grad_(False)
 
 
 def save_weights(module: torch.nn.Module, path: Path) -> None:
