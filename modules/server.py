@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
+SLOW_SHUTDOWN_S = 5.0  # a stop slower than this logs where its time went
 
 
 def ui_credentials(settings: Settings) -> Credentials:
@@ -157,9 +158,22 @@ def serve(app: App, on_ready: Callable[[], None], stop: threading.Event | None =
     except KeyboardInterrupt:
         log.info(msg("server_stopping"))
     finally:
-        if demo is not None:
-            demo.close(verbose=False)
-        if server is not None:
-            server.stop()
-        app.jobs.interrupt()
+        _shut_down(app, demo, server)
     return 0
+
+
+def _shut_down(app: App, demo: Any, server: HttpServer | None) -> None:
+    """Close the page, stop the HTTP server and interrupt the running job; a slow step is logged by
+    name, so a stop that takes long says where the time went."""
+    timings: list[tuple[str, float]] = []
+    for name, step in (("closing the page", (lambda: demo.close(verbose=False)) if demo is not None else None),
+                       ("stopping the HTTP server", server.stop if server is not None else None),
+                       ("interrupting the job", app.jobs.interrupt)):
+        if step is None:
+            continue
+        started = time.monotonic()
+        step()
+        timings.append((name, time.monotonic() - started))
+    if sum(t for _, t in timings) > SLOW_SHUTDOWN_S:
+        log.warning("stopping took %.1fs: %s", sum(t for _, t in timings),
+                    ", ".join(f"{name} {t:.1f}s" for name, t in timings))

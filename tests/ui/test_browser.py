@@ -34,6 +34,7 @@ pytestmark = pytest.mark.browser
 
 PROMPT = "a lighthouse on a cliff at dusk"
 STARTUP_HANG_S = 60.0
+STOP_HANG_S = 30  # Ctrl+C to exit; the shutdown itself waits at most 2 x 10 s for the HTTP server
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 REPO = Path(__file__).resolve().parents[2]
 
@@ -199,7 +200,8 @@ def test_page_generates_locally_and_server_makes_no_outbound_connection(guarded_
 
 
 def _start_webui(data_dir: Path, port: int, log: Path, *python_flags: str) -> subprocess.Popen:
-    command = [sys.executable, *python_flags, "webui.py", "--data-dir", str(data_dir), "--port", str(port),
+    # -X faulthandler: on a stop that hangs, SIGABRT makes it write every thread's stack into the log
+    command = [sys.executable, "-X", "faulthandler", *python_flags, "webui.py", "--data-dir", str(data_dir), "--port", str(port),
                "--device", "cpu"]
     with log.open("wb") as out:
         return subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
@@ -212,14 +214,21 @@ def _wait_for_log(log: Path, text: str, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def _stop_with_ctrl_c(process: subprocess.Popen) -> int:
+def _stop_with_ctrl_c(process: subprocess.Popen, log: Path) -> int:
+    """Ctrl+C must end webui.py within STOP_HANG_S; if it does not, the failure shows the log with the
+    stack of every thread (a faulthandler dump) to say where it hung."""
     process.send_signal(signal.SIGINT)
     try:
-        return process.wait(30)
+        return process.wait(STOP_HANG_S)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise
+        process.send_signal(signal.SIGABRT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise AssertionError(f"webui.py still running {STOP_HANG_S}s after Ctrl+C; its log and stacks:\n"
+                             + log.read_text(errors="replace")[-20_000:]) from None
 
 
 def _start_and_stop(data_dir: Path, log: Path) -> float:
@@ -232,7 +241,7 @@ def _start_and_stop(data_dir: Path, log: Path) -> float:
         process.kill()
         raise AssertionError(log.read_text(errors="replace")) from None
     _wait_for_log(log, "UI ready")
-    assert _stop_with_ctrl_c(process) == 0, log.read_text(errors="replace")
+    assert _stop_with_ctrl_c(process, log) == 0, log.read_text(errors="replace")
     text = log.read_text(errors="replace")
     assert "UI ready at http://127.0.0.1:" in text and "Traceback" not in text
     return seconds
@@ -254,7 +263,7 @@ def test_no_model_library_is_imported_before_the_page_is_up(data_dir: Path, tmp_
         wait_http_ok(f"http://127.0.0.1:{port}/", timeout=60)
         _wait_for_log(log, "Loaded tiny-sd1", timeout=60)  # the model loads (and imports) after the page is up
     finally:
-        _stop_with_ctrl_c(process)
+        _stop_with_ctrl_c(process, log)
     lines = log.read_text(errors="replace").splitlines()
     ready = next(i for i, line in enumerate(lines) if "UI ready" in line)
     heavy = [line for line in lines[:ready] if re.search(r"\|\s+(diffusers|transformers|safetensors)(\.|$)", line)]
