@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +114,40 @@ def build_sd1(sizes: SD1Sizes, seed: int = 0, vae: AutoencoderKL | None = None,
         dtype=torch.float32,
         extra={"format": "training", "sizes": sizes},
     )
+
+
+class UnrelatedWeights(ValueError):
+    """The model to start from shares too few weights with the one being trained."""
+
+
+@dataclass(frozen=True)
+class WeightTransfer:
+    """What load_matching_weights took over: tensors copied, the target's tensors left as they were
+    (no tensor of that name and shape in the source), and the source's tensors that had no place."""
+
+    copied: int
+    kept: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+
+def load_matching_weights(target: torch.nn.Module, source: torch.nn.Module) -> WeightTransfer:
+    """Copy every tensor of source's state dict into target's tensor of the same name and shape, so a
+    model can start from a trained one of a slightly different architecture (say, without the
+    attention blocks of one UNet level). Raises ValueError when not even half of target's tensors
+    find a match (UnrelatedWeights): then the two are not related architectures and starting from source
+    means nothing."""
+    import torch
+
+    mine, theirs = target.state_dict(), source.state_dict()
+    matching = {k: v for k, v in theirs.items() if k in mine and mine[k].shape == v.shape}
+    if len(matching) * 2 < len(mine):
+        raise UnrelatedWeights(f"only {len(matching)} of the {len(mine)} weights match the source model's names and "
+                         "shapes: it is not a near relative of this architecture")
+    with torch.no_grad():
+        for k, v in matching.items():
+            mine[k].copy_(v)
+    return WeightTransfer(copied=len(matching), kept=tuple(sorted(set(mine) - set(matching))),
+                          dropped=tuple(sorted(set(theirs) - set(matching))))
 
 
 def normalise_latents(vae: AutoencoderKL, mean: torch.Tensor, std: torch.Tensor) -> None:

@@ -24,6 +24,7 @@ import argparse
 import json
 import logging
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -155,7 +156,7 @@ def train_demo(out: Path, work_dir: Path, recipe: DemoRecipe, time_limit: float 
         train_vae,
     )
     from modules.training.loop import checkpoints_in
-    from modules.training.models import build_sd1, build_vae, export_checkpoint
+    from modules.training.models import build_sd1, build_vae, export_checkpoint, load_matching_weights
 
     started = time.monotonic()
     deadline = started + time_limit - EXPORT_RESERVE_S if time_limit else None
@@ -190,7 +191,9 @@ def train_demo(out: Path, work_dir: Path, recipe: DemoRecipe, time_limit: float 
     model = build_sd1(recipe.sizes, recipe.seed, vae=vae, prediction=recipe.diffusion.prediction,
                       zero_terminal_snr=recipe.diffusion.zero_terminal_snr, text_token_std=recipe.text_token_std)
     if start_from is not None:
-        model.unet.load_state_dict(start_from.unet.state_dict())
+        transfer = load_matching_weights(model.unet, start_from.unet)
+        log.info("UNet: %d tensors taken from %s, %d left as built, %d of its tensors dropped",
+                 transfer.copied, init_from.name, len(transfer.kept), len(transfer.dropped))
         if not fresh_text_encoder:
             model.text_encoders[0].load_state_dict(start_from.text_encoders[0].state_dict())
         del start_from
@@ -361,12 +364,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from modules.training.models import UnrelatedWeights
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for noisy in ("accelerate", "diffusers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parse_args(argv)
-    outcome = train_demo(args.out, args.work_dir, build_recipe(args), args.time_limit, args.workers, args.init_from,
-                         args.fresh_text_encoder)
+    try:
+        outcome = train_demo(args.out, args.work_dir, build_recipe(args), args.time_limit, args.workers,
+                             args.init_from, args.fresh_text_encoder)
+    except UnrelatedWeights as e:  # an --init-from file whose UNet is not a near relative of the recipe's
+        print(f"cannot start from {args.init_from}: {e}", file=sys.stderr, flush=True)
+        return 2
     print(outcome.message, flush=True)
     return 0 if outcome.finished else STOPPED_EARLY
 
