@@ -125,3 +125,14 @@ def test_plan_prompts() -> None:
     assert plan.texts() == ["\na cat", "\na dog", " snow", "blurry x", "blurry y"]
     kept = plan_prompts("a # b", "", steps=4, comments=False)
     assert kept.parts[0][0] == [[4, "a # b"]]
+
+
+def test_special_tokens_of_the_shipped_tokenizers() -> None:
+    from modules.model_manager.checkpoints import tokenizers_for
+
+    for arch in ("sd1", "sd2", "sdxl"):
+        for tokenizer in tokenizers_for(arch):
+            special = SpecialTokens.of(tokenizer)
+            assert special.comma == tokenizer.get_vocab()[",</w>"] == 267
+            assert (special.start, special.end) == (49406, 49407)
+            assert special.pad == (0 if tokenizer.pad_token == "!" else 49407)
