@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FINAL_VAE = "vae-final.safetensors"
+FROZEN_TEXT_ENCODER = "text-encoder-frozen.safetensors"  # in the diffusion stage's work dir, when not trained
 
 
 @dataclass
@@ -197,6 +198,8 @@ def train_diffusion(model: LoadedModel, images: InMemoryImages, config: Diffusio
     modules: dict[str, torch.nn.Module] = {"unet": unet}
     if config.train_text_encoder:
         modules["text_encoder"] = text_encoder
+    else:
+        keep_frozen_text_encoder(text_encoder, work_dir / FROZEN_TEXT_ENCODER)
     trainer = Trainer(work_dir, modules, config.train)
     if trainer.resume() >= config.train.steps:  # finished by an earlier run: no latents to encode
         unet.eval()
@@ -233,6 +236,19 @@ def train_diffusion(model: LoadedModel, images: InMemoryImages, config: Diffusio
     unet.eval()
     text_encoder.eval()
     return trainer, result
+
+
+def keep_frozen_text_encoder(text_encoder: torch.nn.Module, path: Path) -> None:
+    """A frozen text encoder is not in the checkpoints, yet the UNet is trained against exactly its
+    outputs: the first run saves it to path, and every later run of the same work dir (a resume, an
+    export) loads it back, whatever encoder the caller built (a fresh one is seeded, but its weights
+    depend on what was drawn before it, such as the UNet's architecture)."""
+    from safetensors.torch import load_file
+
+    if path.is_file():
+        text_encoder.load_state_dict(load_file(str(path)))
+    else:
+        save_weights(text_encoder, path)
 
 
 def training_timesteps(n: int, steps: int, config: DiffusionStageConfig, g: torch.Generator,

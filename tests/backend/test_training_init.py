@@ -68,3 +68,27 @@ def _with_preset(parse_args):  # noqa: ANN001, ANN202
         args.preset = "tiny"
         return args
     return parse
+
+
+def test_a_resumed_run_keeps_the_frozen_text_encoder_it_started_with(tmp_path: Path) -> None:
+    """The UNet is trained against the frozen encoder's outputs: a resume (or re-export) must use that
+    encoder, even when the caller builds a different one (a fresh encoder's weights depend on what was
+    drawn before it, such as the UNet's architecture)."""
+    from modules.demo.shapes import write_dataset
+    from modules.training.config import DiffusionStageConfig, TrainConfig
+    from modules.training.dataset import load_folder
+    from modules.training.full_model import FROZEN_TEXT_ENCODER, train_diffusion
+
+    images = load_folder(write_dataset(tmp_path / "data", count=4, seed=1, size=64), 64)
+    stage = DiffusionStageConfig(train_text_encoder=False, train=TrainConfig(
+        steps=1, batch_size=2, checkpoint_every=1, log_every=1000, cpu=True))
+    first = build_sd1(tiny_sizes(), seed=0)
+    started_with = {k: v.clone() for k, v in first.text_encoders[0].state_dict().items()}
+    train_diffusion(first, images, stage, tmp_path / "work")
+    assert (tmp_path / "work" / FROZEN_TEXT_ENCODER).is_file()
+    other = build_sd1(tiny_sizes(), seed=5)  # a different encoder built for the second run
+    assert any(not torch.equal(v, started_with[k]) for k, v in other.text_encoders[0].state_dict().items())
+    _, result = train_diffusion(other, images, replace(stage, train=replace(stage.train, steps=2)), tmp_path / "work")
+    assert result.step == 2
+    for k, v in other.text_encoders[0].state_dict().items():
+        assert torch.equal(v, started_with[k]), k
