@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import re
@@ -23,8 +24,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 import pytest
@@ -203,8 +206,32 @@ def _start_webui(data_dir: Path, port: int, log: Path, *python_flags: str) -> su
     # -X faulthandler: on a stop that hangs, SIGABRT makes it write every thread's stack into the log
     command = [sys.executable, "-X", "faulthandler", *python_flags, "webui.py", "--data-dir", str(data_dir), "--port", str(port),
                "--device", "cpu"]
-    with log.open("wb") as out:
+    with log.open("wb") as out, _ctrl_c_deliverable_to_children(out):
         return subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+
+
+@contextlib.contextmanager
+def _ctrl_c_deliverable_to_children(log: BinaryIO) -> Iterator[None]:
+    """A child inherits an ignored SIGINT and the blocked-signal mask of the thread that starts it; then
+    Ctrl+C never reaches webui.py (a shell's background job, for one, ignores SIGINT). A user's Ctrl+C
+    in a terminal is always deliverable, so the child starts that way; a changed state is noted in
+    the log, to tell a hang in webui.py from a signal that never arrived."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    if ignored or blocked:
+        log.write(f"[test] the test process had SIGINT ignored={ignored} blocked={blocked}; "
+                  "webui.py starts with it deliverable\n".encode())
+        log.flush()
+        if ignored:
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to the default on exec
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _wait_for_log(log: Path, text: str, timeout: float = 30) -> None:
@@ -221,14 +248,24 @@ def _stop_with_ctrl_c(process: subprocess.Popen, log: Path) -> int:
     try:
         return process.wait(STOP_HANG_S)
     except subprocess.TimeoutExpired:
+        states = _signal_state(process.pid)
         process.send_signal(signal.SIGABRT)
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        raise AssertionError(f"webui.py still running {STOP_HANG_S}s after Ctrl+C; its log and stacks:\n"
+        raise AssertionError(f"webui.py still running {STOP_HANG_S}s after Ctrl+C ({states}); its log and stacks:\n"
                              + log.read_text(errors="replace")[-20_000:]) from None
+
+
+def _signal_state(pid: int) -> str:
+    """The process's blocked, ignored and caught signal masks, as /proc shows them."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "no /proc status"
+    return ", ".join(line.replace("\t", " ") for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
 
 
 def _start_and_stop(data_dir: Path, log: Path) -> float:
