@@ -81,7 +81,8 @@ class DemoRecipe:
 def cpu_recipe() -> DemoRecipe:
     """What fits in about 1.5 hours of a shared 2-core CPU: 64x64 images through a 3-level VAE (16x16x4
     latents; trained on 32x32 crops, a quarter of the cost per step), UNet (64, 128, 128) with
-    cross-attention everywhere, a 2-layer text encoder.
+    attention at its two lower levels (none at the first, which costs most at 128x128), a 2-layer
+    text encoder.
 
     - v-prediction on the zero-terminal-SNR schedule, with offset and pyramid noise: at the last
       timestep the UNet sees pure noise and must predict the picture from the prompt alone, so layout
