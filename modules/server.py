@@ -163,17 +163,20 @@ def serve(app: App, on_ready: Callable[[], None], stop: threading.Event | None =
 
 
 def _shut_down(app: App, demo: Any, server: HttpServer | None) -> None:
-    """Close the page, stop the HTTP server and interrupt the running job; a slow step is logged by
-    name, so a stop that takes long says where the time went."""
-    timings: list[tuple[str, float]] = []
-    for name, step in (("closing the page", (lambda: demo.close(verbose=False)) if demo is not None else None),
-                       ("stopping the HTTP server", server.stop if server is not None else None),
-                       ("interrupting the job", app.jobs.interrupt)):
-        if step is None:
-            continue
-        started = time.monotonic()
+    """Close the page, stop the HTTP server and interrupt the running job; a slow stop is logged with
+    each step's time, so it says where the time went."""
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if demo is not None:
+        steps.append(("closing the page", lambda: demo.close(verbose=False)))
+    if server is not None:
+        steps.append(("stopping the HTTP server", server.stop))
+    steps.append(("interrupting the job", app.jobs.interrupt))
+    timings: list[str] = []
+    started = time.monotonic()
+    for name, step in steps:
+        step_started = time.monotonic()
         step()
-        timings.append((name, time.monotonic() - started))
-    if sum(t for _, t in timings) > SLOW_SHUTDOWN_S:
-        log.warning("stopping took %.1fs: %s", sum(t for _, t in timings),
-                    ", ".join(f"{name} {t:.1f}s" for name, t in timings))
+        timings.append(f"{name} {time.monotonic() - step_started:.1f}s")
+    total = time.monotonic() - started
+    if total > SLOW_SHUTDOWN_S:
+        log.warning("stopping took %.1fs: %s", total, ", ".join(timings))

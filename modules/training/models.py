@@ -133,16 +133,16 @@ class WeightTransfer:
 def load_matching_weights(target: torch.nn.Module, source: torch.nn.Module) -> WeightTransfer:
     """Copy every tensor of source's state dict into target's tensor of the same name and shape, so a
     model can start from a trained one of a slightly different architecture (say, without the
-    attention blocks of one UNet level). Raises ValueError when not even half of target's tensors
-    find a match (UnrelatedWeights): then the two are not related architectures and starting from source
-    means nothing."""
+    attention blocks of one UNet level). Raises UnrelatedWeights when not even half of target's
+    tensors find a match: then the two are not related architectures and starting from source means
+    nothing."""
     import torch
 
     mine, theirs = target.state_dict(), source.state_dict()
     matching = {k: v for k, v in theirs.items() if k in mine and mine[k].shape == v.shape}
     if len(matching) * 2 < len(mine):
-        raise UnrelatedWeights(f"only {len(matching)} of the {len(mine)} weights match the source model's names and "
-                         "shapes: it is not a near relative of this architecture")
+        raise UnrelatedWeights(f"only {len(matching)} of the {len(mine)} weights match the source model's "
+                               "names and shapes: it is not a near relative of this architecture")
     with torch.no_grad():
         for k, v in matching.items():
             mine[k].copy_(v)

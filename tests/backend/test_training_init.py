@@ -53,21 +53,12 @@ def test_train_demo_refuses_an_unrelated_init_file_with_a_message(tmp_path: Path
     monkeypatch.setattr(train_demo, "default_precision", lambda: "no")
     other = export_checkpoint(build_sd1(replace(tiny_sizes(), unet_channels=(64, 128)), seed=3),
                               tmp_path / "other.safetensors")
-    args = ["--out", str(tmp_path / "out.safetensors"), "--work-dir", str(tmp_path / "work"), "--init-from", str(other)]
-    monkeypatch.setattr(train_demo, "parse_args", _with_preset(train_demo.parse_args))
+    args = ["--preset", "tiny", "--out", str(tmp_path / "out.safetensors"), "--work-dir", str(tmp_path / "work"),
+            "--init-from", str(other)]
     assert train_demo.main(args) == 2
     err = capsys.readouterr().err
     assert "cannot start from" in err and "other.safetensors" in err and "not a near relative" in err
     assert not (tmp_path / "out.safetensors").exists()
-
-
-def _with_preset(parse_args):  # noqa: ANN001, ANN202
-    """parse_args with the test's preset, which argparse's choices would refuse on the command line."""
-    def parse(argv: list[str]):  # noqa: ANN202
-        args = parse_args(argv)
-        args.preset = "tiny"
-        return args
-    return parse
 
 
 def test_a_resumed_run_keeps_the_frozen_text_encoder_it_started_with(tmp_path: Path) -> None:
