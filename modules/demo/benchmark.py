@@ -5,7 +5,7 @@
 Generates each of --prompts single-shape prompts ("a small red circle at the top left on a blue
 background") with --seeds seeds at 20 steps, CFG 7, 128x128, reads every image back with the analyzer
 and prints how often background colour, shape colour, position, kind and size are right, next to the
-quality bar, plus seconds per image.
+quality bar, plus seconds per image and, on Linux, the share of CPU time the host took away (steal).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from modules.demo.cpu_steal import read_cpu_ticks, stolen_share
 from modules.demo.shapes import Scene, benchmark_scenes, full_caption
 
 QUALITY_BAR = {"background": 0.95, "colour": 0.90, "position": 0.85, "kind": 0.80}
@@ -46,6 +47,8 @@ class BenchmarkReport:
     accuracy: dict[str, float] = field(default_factory=dict)
     seconds_per_image: float = 0.0  # mean, leaving out the first (warm-up) image
     median_seconds: float = 0.0
+    fastest_seconds: float = 0.0
+    cpu_stolen: float | None = None  # share of CPU time the host took during the run (None: unknown)
     misses: list[dict[str, object]] = field(default_factory=list)  # the first few wrong images
 
     def passes(self) -> bool:
@@ -57,7 +60,11 @@ class BenchmarkReport:
             bar = QUALITY_BAR.get(name)
             target = f"  (bar {bar:.0%}: {'ok' if self.accuracy[name] >= bar else 'below'})" if bar else ""
             out.append(f"{name:>10}: {self.accuracy[name]:6.1%}{target}")
-        out.append(f"seconds per image: {self.seconds_per_image:.3f} (median {self.median_seconds:.3f})")
+        out.append(f"seconds per image: {self.seconds_per_image:.3f} (median {self.median_seconds:.3f}, "
+                   f"fastest {self.fastest_seconds:.3f})")
+        if self.cpu_stolen is not None:
+            out.append(f"CPU time taken by the host (steal) during the run: {self.cpu_stolen:.1%}"
+                       + ("  (timings are slowed by other guests on this machine)" if self.cpu_stolen >= 0.05 else ""))
         return out
 
 
@@ -81,6 +88,7 @@ def run_benchmark(checkpoint: Path, settings: BenchmarkSettings, data_dir: Path,
     report = BenchmarkReport()
     times: list[float] = []
     total = len(scenes) * settings.seeds
+    ticks_before = read_cpu_ticks()
     for i, scene in enumerate(scenes):
         prompt = full_caption(scene)
         for j in range(settings.seeds):
@@ -106,6 +114,8 @@ def run_benchmark(checkpoint: Path, settings: BenchmarkSettings, data_dir: Path,
     timed = times[1:] or times
     report.seconds_per_image = statistics.fmean(timed)
     report.median_seconds = statistics.median(timed)
+    report.fastest_seconds = min(timed)
+    report.cpu_stolen = stolen_share(ticks_before, read_cpu_ticks())
     return report
 
 

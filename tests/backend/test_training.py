@@ -313,7 +313,9 @@ def test_benchmark_runs_on_a_checkpoint(tmp_path: Path) -> None:
     assert report.images == 4
     assert set(report.accuracy) == {"background", "colour", "position", "kind", "size"}
     assert all(0.0 <= v <= 1.0 for v in report.accuracy.values())
-    assert report.seconds_per_image > 0 and len(report.lines()) == 7
+    assert 0 < report.fastest_seconds <= report.median_seconds
+    assert report.cpu_stolen is None or 0.0 <= report.cpu_stolen <= 1.0
+    assert len(report.lines()) == 7 + (report.cpu_stolen is not None)
 
 
 def test_v_prediction_loss_and_export(images: InMemoryImages, vae_file: Path, tmp_path: Path) -> None:
