@@ -79,10 +79,11 @@ class DemoRecipe:
 
 
 def cpu_recipe() -> DemoRecipe:
-    """What fits in about 1.5 hours of a shared 2-core CPU: 64x64 images through a 3-level VAE (16x16x4
-    latents; trained on 32x32 crops, a quarter of the cost per step), UNet (64, 128, 128) with
-    attention at its two lower levels (none at the first, which costs most at 128x128), a 2-layer
-    text encoder.
+    """A 2-core CPU's recipe (about 4 hours; docs/demo-model.md has the measured runs): 64x64 images
+    through a 3-level VAE (16x16x4 latents; trained on 32x32 crops, a quarter of the cost per step),
+    UNet (64, 128, 128) with attention at its two lower levels (none at the first, which costs most at
+    128x128), a 2-layer text encoder, 16,000 UNet steps (7,000 learned colours and positions but left
+    the kind at 51%).
 
     - v-prediction on the zero-terminal-SNR schedule, with offset and pyramid noise: at the last
       timestep the UNet sees pure noise and must predict the picture from the prompt alone, so layout
@@ -106,7 +107,7 @@ def cpu_recipe() -> DemoRecipe:
         diffusion=DiffusionStageConfig(
             prediction="v_prediction", min_snr_gamma=None, noise_offset=0.1, pyramid_noise_levels=2,
             zero_terminal_snr=True, high_noise_share=0.3, train_text_encoder=False,
-            train=TrainConfig(steps=2500, batch_size=32, learning_rate=1e-3, lr_schedule="cosine",
+            train=TrainConfig(steps=16000, batch_size=32, learning_rate=1e-3, lr_schedule="cosine",
                               warmup_steps=100, checkpoint_every=100, log_every=50, ema_decay=0.995, **cpu)))
 
 
