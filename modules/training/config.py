@@ -77,13 +77,18 @@ def tiny_sizes() -> SD1Sizes:
 class TrainConfig:
     """One optimisation run. steps counts optimizer steps; each takes gradient_accumulation micro-batches
     of batch_size. Checkpoints (weights, optimizer, scheduler, EMA, step) go to the work dir every
-    checkpoint_every steps and at the end; the newest keep_checkpoints are kept."""
+    checkpoint_every steps and at the end; the newest keep_checkpoints are kept.
+
+    restarts: warm restarts of the learning-rate schedule, as (step, peak factor) pairs in step order.
+    At each such step the schedule begins again (warm-up, then its decay until the next restart or the
+    end) with its peak at factor x learning_rate; a restart at or after `steps` is ignored."""
 
     steps: int = 1000
     batch_size: int = 32
     learning_rate: float = 1e-4
     lr_schedule: LrSchedule = "constant"
     warmup_steps: int = 0
+    restarts: tuple[tuple[int, float], ...] = ()
     weight_decay: float = 0.01
     adam_betas: tuple[float, float] = (0.9, 0.999)
     max_grad_norm: float | None = 1.0
@@ -105,6 +110,10 @@ class TrainConfig:
             (self.keep_checkpoints >= 1, "keep_checkpoints must be at least 1"),
             (self.ema_decay is None or 0.0 < self.ema_decay < 1.0, "ema_decay must be between 0 and 1"),
             (self.learning_rate > 0, "learning_rate must be positive"),
+            (all(at >= 1 and scale > 0 for at, scale in self.restarts),
+             "each learning-rate restart needs a step of at least 1 and a positive peak factor"),
+            (all(a[0] < b[0] for a, b in zip(self.restarts, self.restarts[1:], strict=False)),
+             "learning-rate restarts must be in increasing step order"),
         ]
         for ok, text in checks:
             if not ok:

@@ -81,18 +81,24 @@ class EMA:
 
 
 def lr_lambda(config: TrainConfig) -> Callable[[int], float]:
-    """Multiplier of the base learning rate at an optimizer step."""
+    """Multiplier of the base learning rate at an optimizer step: warm-up, then the schedule's decay,
+    begun again at every warm restart (config.restarts) with that restart's peak factor."""
+    cycles = [(0, 1.0), *((at, scale) for at, scale in config.restarts if at < config.steps)]
 
     def factor(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
+        index = max(i for i, (at, _) in enumerate(cycles) if at <= step)
+        begin, peak = cycles[index]
+        end = cycles[index + 1][0] if index + 1 < len(cycles) else config.steps
+        local = step - begin
+        if local < config.warmup_steps:
+            return peak * (local + 1) / config.warmup_steps
         if config.lr_schedule == "constant":
-            return 1.0
-        span = max(1, config.steps - config.warmup_steps)
-        progress = min(1.0, (step - config.warmup_steps) / span)
+            return peak
+        span = max(1, end - begin - config.warmup_steps)
+        progress = min(1.0, (local - config.warmup_steps) / span)
         if config.lr_schedule == "linear":
-            return 1.0 - progress
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
+            return peak * (1.0 - progress)
+        return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     return factor
 
@@ -170,6 +176,7 @@ class Trainer:
         self.models: dict[str, torch.nn.Module] = dict(zip(modules, prepared[:-1], strict=True))
         self.optimizer = prepared[-1]
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer.optimizer, lr_lambda(config))
+        self._base_lrs = [group["lr"] for group in groups]
         self.ema = EMA(self.params, config.ema_decay) if config.ema_decay else None
         self.accelerator.register_for_checkpointing(self.scheduler)
         if self.ema is not None:
@@ -185,6 +192,13 @@ class Trainer:
         step, path = found[-1]
         self.accelerator.load_state(str(path))
         self.step = step
+        # the checkpoint holds the lr its own run set for this step; a run given other steps, restarts or
+        # lr goes on with the schedule of its own config from here
+        self.scheduler.base_lrs = list(self._base_lrs)
+        factor = lr_lambda(self.config)(step)
+        for group, base in zip(self.scheduler.optimizer.param_groups, self._base_lrs, strict=True):
+            group["lr"] = base * factor
+        self.scheduler._last_lr = [group["lr"] for group in self.scheduler.optimizer.param_groups]
         log.info("resumed from %s (step %d)", path, step)
         return step
 

@@ -92,6 +92,49 @@ def test_lr_schedule() -> None:
     assert lr_lambda(TrainConfig(steps=100, lr_schedule="constant"))(99) == 1.0
 
 
+def test_lr_schedule_warm_restarts() -> None:
+    """Before the first restart the schedule is the plain one over the restart's step; at the restart it
+    warms up again to the restart's peak and decays to the end; restarts at or after the end are ignored."""
+    plain = lr_lambda(TrainConfig(steps=100, warmup_steps=10, lr_schedule="cosine"))
+    f = lr_lambda(TrainConfig(steps=200, warmup_steps=10, lr_schedule="cosine", restarts=((100, 0.5),)))
+    assert [f(i) for i in range(100)] == [plain(i) for i in range(100)]
+    assert f(99) == pytest.approx(0.0, abs=1e-3) and f(100) == pytest.approx(0.05) and f(109) == pytest.approx(0.5)
+    assert f(155) == pytest.approx(0.25) and f(200) == pytest.approx(0.0, abs=1e-9)
+    three = lr_lambda(TrainConfig(steps=30, lr_schedule="linear", restarts=((10, 0.5), (20, 0.25))))
+    assert [three(i) for i in (0, 5, 10, 15, 20, 25)] == pytest.approx([1.0, 0.5, 0.5, 0.25, 0.25, 0.125])
+    late = lr_lambda(TrainConfig(steps=100, warmup_steps=10, lr_schedule="cosine", restarts=((100, 0.5),)))
+    assert [late(i) for i in range(101)] == [plain(i) for i in range(101)]
+    for bad in (((0, 0.5),), ((10, 0.0),), ((20, 0.5), (10, 0.5))):
+        with pytest.raises(ValueError, match="restart"):
+            TrainConfig(steps=100, restarts=bad).validate()
+
+
+def test_lengthening_a_run_with_a_restart_resumes_on_the_new_schedule(tmp_path: Path) -> None:
+    """A finished run given more steps and a restart at its old end goes on from its last checkpoint and
+    warms up again, which is how a recipe with a restart continues a work dir trained without one."""
+    layer = torch.nn.Linear(3, 1)
+
+    def loss_fn(ctx: StepContext) -> torch.Tensor:
+        x = torch.randn(4, 3, generator=ctx.generator)
+        return (layer(x) - x.sum(1, keepdim=True)).pow(2).mean()
+
+    first = _train(6, lr_schedule="cosine", warmup_steps=2, log_every=1)
+    assert Trainer(tmp_path, {"layer": layer}, first).run(loss_fn).finished
+    longer = replace(first, steps=12, restarts=((6, 0.5),))
+    trainer = Trainer(tmp_path, {"layer": layer}, longer)
+    assert trainer.resume() == 6
+    schedule = lr_lambda(longer)
+    resumed_lr = trainer.optimizer.param_groups[0]["lr"]
+    assert resumed_lr > 0 and resumed_lr == pytest.approx(1e-3 * schedule(6))  # not the old run's last lr, 0
+    result = trainer.run(loss_fn)
+    assert result.finished and result.step == 12
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    lrs = {entry["step"]: entry["lr"] for entry in logged}  # the lr set for the step after the logged one
+    assert [lrs[s] for s in range(1, 6)] == pytest.approx([1e-3 * lr_lambda(first)(s) for s in range(1, 6)])
+    assert [lrs[s] for s in range(7, 13)] == pytest.approx([1e-3 * schedule(s) for s in range(7, 13)])
+    assert lrs[7] == pytest.approx(0.5e-3)  # warmed up again to half the peak
+
+
 def test_latent_normalisation_is_exact(images: InMemoryImages) -> None:
     vae = build_vae(SIZES, seed=2).eval()
     x = to_unit_range(images.pixels[:4])
@@ -374,6 +417,23 @@ def test_train_demo_presets_and_overrides() -> None:
     old_recipe = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--no-zero-terminal-snr",
                                           "--high-noise-share", "0"]))
     assert not old_recipe.diffusion.zero_terminal_snr and old_recipe.diffusion.high_noise_share == 0
+    assert cpu.diffusion.train.steps == 21000 and cpu.diffusion.train.restarts == ((16000, 0.3),)
+    assert short.diffusion.train.restarts == ()  # a restart past --steps is dropped from the recipe
+    one_cycle = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--restarts", "none"]))
+    assert one_cycle.diffusion.train.restarts == () and one_cycle.diffusion.train.steps == 21000
+    two = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--restarts", "100:0.5, 200:0.25"]))
+    assert two.diffusion.train.restarts == ((100, 0.5), (200, 0.25))
+
+
+@pytest.mark.parametrize("text", ["16000", "a:0.3", "16000:x", "0:0.3", "100:-1", "200:0.5,100:0.5"])
+def test_train_demo_refuses_bad_restarts(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.training.train_demo import parse_args
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--out", "x.safetensors", "--restarts", text])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--restarts" in err and ("STEP:FACTOR" in err or "at least 1" in err or "increasing" in err)
 
 
 def test_zero_terminal_snr_training_export_and_sampling(images: InMemoryImages, vae_file: Path,
