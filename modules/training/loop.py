@@ -1,12 +1,12 @@
 """The training loop every trainer in the project shares, built on accelerate.
 
 A Trainer owns the accelerator, the AdamW optimizer over the given modules, the learning-rate schedule
-(linear warm-up, then constant / linear / cosine), an optional EMA of the weights, and checkpoints:
-every `checkpoint_every` optimizer steps (and when stopped) it writes weights, optimizer, scheduler,
-grad scaler, RNG states and EMA to a temporary folder, then renames it into place, so a checkpoint on
-disk is always complete. `resume()` continues from the newest one. Each micro-batch gets a generator
-seeded by (seed, micro-step): the noise and batches a resumed run draws are the ones an uninterrupted
-run would have drawn.
+(linear warm-up, then constant / linear / cosine, begun again at each warm restart), an optional EMA
+of the weights, and checkpoints: every `checkpoint_every` optimizer steps (and when stopped) it writes
+weights, optimizer, scheduler, grad scaler, RNG states and EMA to a temporary folder, then renames it
+into place, so a checkpoint on disk is always complete. `resume()` continues from the newest one, on
+the schedule of its own config. Each micro-batch gets a generator seeded by (seed, micro-step): the
+noise and batches a resumed run draws are the ones an uninterrupted run would have drawn.
 """
 
 from __future__ import annotations

@@ -84,8 +84,8 @@ def cpu_recipe() -> DemoRecipe:
     UNet (64, 128, 128) with attention at its two lower levels (none at the first, which costs most at
     128x128), a 2-layer text encoder, 21,000 UNet steps in two cosine cycles: 16,000 at lr 1e-3, then
     a warm restart at 3e-4 for 5,000 (one cosine from nothing learned colours and positions but was
-    slow on the kind: 51% after 7,000 steps, 61% after 13,263 of 16,000; the shipped file's UNet
-    reached 81% in restarted cycles).
+    slow on the kind: 51% after 7,000 steps, 61% after 13,263 of 16,000; both cycles reached 70%,
+    still short of the shipped file's 81%, whose UNet was trained in restarted cycles).
 
     - v-prediction on the zero-terminal-SNR schedule, with offset and pyramid noise: at the last
       timestep the UNet sees pure noise and must predict the picture from the prompt alone, so layout
