@@ -79,7 +79,7 @@ class DemoRecipe:
 
 
 def cpu_recipe() -> DemoRecipe:
-    """A 2-core CPU's recipe (about 4 hours; docs/demo-model.md has the measured runs): 64x64 images
+    """A 2-core CPU's recipe (about 4.75 hours; docs/demo-model.md has the measured runs): 64x64 images
     through a 3-level VAE (16x16x4 latents; trained on 32x32 crops, a quarter of the cost per step),
     UNet (64, 128, 128) with attention at its two lower levels (none at the first, which costs most at
     128x128), a 2-layer text encoder, 21,000 UNet steps in two cosine cycles: 16,000 at lr 1e-3, then
