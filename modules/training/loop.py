@@ -198,7 +198,6 @@ class Trainer:
         factor = lr_lambda(self.config)(step)
         for group, base in zip(self.scheduler.optimizer.param_groups, self._base_lrs, strict=True):
             group["lr"] = base * factor
-        self.scheduler._last_lr = [group["lr"] for group in self.scheduler.optimizer.param_groups]
         log.info("resumed from %s (step %d)", path, step)
         return step
 
