@@ -79,13 +79,13 @@ class DemoRecipe:
 
 
 def cpu_recipe() -> DemoRecipe:
-    """A 2-core CPU's recipe (about 4.75 hours; docs/demo-model.md has the measured runs): 64x64 images
-    through a 3-level VAE (16x16x4 latents; trained on 32x32 crops, a quarter of the cost per step),
-    UNet (64, 128, 128) with attention at its two lower levels (none at the first, which costs most at
-    128x128), a 2-layer text encoder, 21,000 UNet steps in two cosine cycles: 16,000 at lr 1e-3, then
-    a warm restart at 3e-4 for 5,000 (one cosine from nothing learned colours and positions but was
-    slow on the kind: 51% after 7,000 steps, 61% after 13,263 of 16,000; both cycles reached 70%,
-    still short of the shipped file's 81%, whose UNet was trained in restarted cycles).
+    """A 2-core CPU's recipe, which made the shipped demo file (about 6 hours; docs/demo-model.md has
+    the measured runs): 64x64 images through a 3-level VAE (16x16x4 latents; trained on 32x32 crops, a
+    quarter of the cost per step), UNet (64, 128, 128) with attention at its two lower levels (none at
+    the first, which costs most at 128x128), a 2-layer text encoder, 27,000 UNet steps in three cosine
+    cycles: 16,000 at lr 1e-3, then two warm restarts at 3e-4 for 5,000 and 6,000 steps. The kind is
+    learned last: 51% after 7,000 steps, 61% after 13,263, 70% after 21,000 and 84% after 27,000 (a
+    single cosine from nothing was slow on it; the restarts lifted it).
 
     - v-prediction on the zero-terminal-SNR schedule, with offset and pyramid noise: at the last
       timestep the UNet sees pure noise and must predict the picture from the prompt alone, so layout
@@ -109,8 +109,8 @@ def cpu_recipe() -> DemoRecipe:
         diffusion=DiffusionStageConfig(
             prediction="v_prediction", min_snr_gamma=None, noise_offset=0.1, pyramid_noise_levels=2,
             zero_terminal_snr=True, high_noise_share=0.3, train_text_encoder=False,
-            train=TrainConfig(steps=21000, batch_size=32, learning_rate=1e-3, lr_schedule="cosine",
-                              warmup_steps=100, restarts=((16000, 0.3),), checkpoint_every=100, log_every=50,
+            train=TrainConfig(steps=27000, batch_size=32, learning_rate=1e-3, lr_schedule="cosine",
+                              warmup_steps=100, restarts=((16000, 0.3), (21000, 0.3)), checkpoint_every=100, log_every=50,
                               ema_decay=0.995, **cpu)))
 
 

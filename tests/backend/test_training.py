@@ -417,10 +417,10 @@ def test_train_demo_presets_and_overrides() -> None:
     old_recipe = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--no-zero-terminal-snr",
                                           "--high-noise-share", "0"]))
     assert not old_recipe.diffusion.zero_terminal_snr and old_recipe.diffusion.high_noise_share == 0
-    assert cpu.diffusion.train.steps == 21000 and cpu.diffusion.train.restarts == ((16000, 0.3),)
+    assert cpu.diffusion.train.steps == 27000 and cpu.diffusion.train.restarts == ((16000, 0.3), (21000, 0.3))
     assert short.diffusion.train.restarts == ()  # a restart past --steps is dropped from the recipe
     one_cycle = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--restarts", "none"]))
-    assert one_cycle.diffusion.train.restarts == () and one_cycle.diffusion.train.steps == 21000
+    assert one_cycle.diffusion.train.restarts == () and one_cycle.diffusion.train.steps == 27000
     two = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--restarts", "100:0.5, 200:0.25"]))
     assert two.diffusion.train.restarts == ((100, 0.5), (200, 0.25))
 
