@@ -110,8 +110,8 @@ def cpu_recipe() -> DemoRecipe:
             prediction="v_prediction", min_snr_gamma=None, noise_offset=0.1, pyramid_noise_levels=2,
             zero_terminal_snr=True, high_noise_share=0.3, train_text_encoder=False,
             train=TrainConfig(steps=27000, batch_size=32, learning_rate=1e-3, lr_schedule="cosine",
-                              warmup_steps=100, restarts=((16000, 0.3), (21000, 0.3)), checkpoint_every=100, log_every=50,
-                              ema_decay=0.995, **cpu)))
+                              warmup_steps=100, restarts=((16000, 0.3), (21000, 0.3)), checkpoint_every=100,
+                              log_every=50, ema_decay=0.995, **cpu)))
 
 
 PRESETS = {"gpu": DemoRecipe, "cpu": cpu_recipe}
