@@ -108,6 +108,8 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     params = replace(params, scheduler=automatic_schedule(params.sampler_name, params.scheduler, schedule))
     plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
     extra: dict[str, object] = dict(task.extra_infotext())
+    if schedule.get("rescale_betas_zero_snr"):
+        extra["Noise Schedule"] = "Zero Terminal SNR"  # A1111's key: a pasted infotext samples the same way
     vae = app.networks.vaes.apply(model, info.path)
     if vae is not None:
         extra.update(vae.infotext())

@@ -87,6 +87,14 @@ def test_demo_file_is_small_and_loads_as_sd1(demo: Demo) -> None:
     assert info.is_demo and model.arch == "sd1"
 
 
+def test_demo_infotext_names_the_zero_terminal_snr_schedule(demo: Demo) -> None:
+    """The file's `ztsnr` marker puts the sampler on the rescaled schedule; the infotext says so in A1111's
+    words, so pasting it into a tool that does not read the marker samples the same way."""
+    params = Txt2ImgParams(prompt="a red circle", seed=1, steps=2, width=SIZE, height=SIZE)
+    result = run_txt2img(demo.app, params)  # type: ignore[arg-type]
+    assert "Noise Schedule: Zero Terminal SNR" in result.infotexts[0]
+
+
 def test_prompts_are_followed_for_most_seeds(demo: Demo) -> None:
     colours = demo.right(7.0, ("background", "colour"))
     assert sum(colours) >= FLOOR_COLOURS * len(colours), f"{sum(colours)}/{len(colours)} with the asked colours"

@@ -62,6 +62,8 @@ def test_noise_schedule_option_samples_any_model_on_the_zero_terminal_snr_schedu
         rescaled = run_txt2img(sd1_app, base)
         assert np.isfinite(_pixels(rescaled.images[0])).all()
         assert "Schedule type: SGM Uniform" in rescaled.infotexts[0]  # Automatic avoids Karras here
+        assert "Noise Schedule: Zero Terminal SNR" in rescaled.infotexts[0]  # A1111's key and value
+        assert "Noise Schedule" not in plain.infotexts[0]
         assert not np.array_equal(_pixels(plain.images[0]), _pixels(rescaled.images[0]))
         with pytest.raises(InvalidParams, match="sd_noise_schedule"):
             sd1_app.options.update({"sd_noise_schedule": "Cosine"})
