@@ -95,7 +95,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
     from modules.networks.activation import networks_applied
     from modules.prompt_parser import strip_comments
-    from modules.samplers.noise_schedule import automatic_schedule, with_noise_schedule
+    from modules.samplers.noise_schedule import automatic_schedule, noise_schedule_label, with_noise_schedule
     from modules.samplers.registry import build_scheduler
 
     params.validate()
@@ -108,8 +108,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     params = replace(params, scheduler=automatic_schedule(params.sampler_name, params.scheduler, schedule))
     plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
     extra: dict[str, object] = dict(task.extra_infotext())
-    if schedule.get("rescale_betas_zero_snr"):
-        extra["Noise Schedule"] = "Zero Terminal SNR"  # A1111's key: a pasted infotext samples the same way
+    extra["Noise Schedule"] = noise_schedule_label(schedule)  # None (the default) is left out
     vae = app.networks.vaes.apply(model, info.path)
     if vae is not None:
         extra.update(vae.infotext())

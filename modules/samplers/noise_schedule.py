@@ -16,8 +16,9 @@ import numpy as np
 
 # the cumulative alpha A1111 and ComfyUI put in place of the rescaled schedule's final 0
 TERMINAL_ALPHA_BAR = 4.8973451890853435e-08
+ZERO_TERMINAL_SNR = "Zero Terminal SNR"
 # choices of the "sd_noise_schedule" option (A1111's "Noise schedule for sampling")
-NOISE_SCHEDULES = ("Default", "Zero Terminal SNR")
+NOISE_SCHEDULES = ("Default", ZERO_TERMINAL_SNR)
 
 
 def alphas_cumprod(training: dict[str, Any]) -> np.ndarray:
@@ -53,9 +54,14 @@ def betas_from_alphas_cumprod(alphas_bar: np.ndarray) -> np.ndarray:
 def with_noise_schedule(training: dict[str, Any], choice: str) -> dict[str, Any]:
     """The model's schedule kwargs under the sd_noise_schedule option: "Default" keeps what the
     checkpoint says, "Zero Terminal SNR" rescales every model's schedule."""
-    if choice == "Zero Terminal SNR":
+    if choice == ZERO_TERMINAL_SNR:
         return {**training, "rescale_betas_zero_snr": True}
     return training
+
+
+def noise_schedule_label(training: dict[str, Any]) -> str | None:
+    """The infotext's "Noise Schedule" value (A1111's key) for sampling on these kwargs; None: the default."""
+    return ZERO_TERMINAL_SNR if training.get("rescale_betas_zero_snr") else None
 
 
 def automatic_schedule(sampler_name: str, scheduler: str, training: dict[str, Any]) -> str:

@@ -11,8 +11,10 @@ from modules.samplers.noise_schedule import (
     TERMINAL_ALPHA_BAR,
     alphas_cumprod,
     betas_from_alphas_cumprod,
+    noise_schedule_label,
     rescale_zero_terminal_snr,
     sampling_betas,
+    with_noise_schedule,
 )
 
 
@@ -49,6 +51,13 @@ def test_every_sampler_starts_from_the_same_first_sigma() -> None:
     for spec in registry.SAMPLERS:
         scheduler = registry.build_scheduler(spec.name, "Automatic", training)
         assert float(scheduler.alphas_cumprod[-1]) == pytest.approx(TERMINAL_ALPHA_BAR, rel=1e-4), spec.name
+
+
+def test_infotext_label_names_the_zero_terminal_snr_schedule_only() -> None:
+    plain = scheduler_config("epsilon")
+    assert noise_schedule_label(plain) is None
+    assert noise_schedule_label(with_noise_schedule(plain, "Zero Terminal SNR")) == "Zero Terminal SNR"
+    assert noise_schedule_label(scheduler_config("v_prediction", zero_terminal_snr=True)) == "Zero Terminal SNR"
 
 
 def test_unknown_beta_schedule_is_refused() -> None:
