@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from modules.generation.txt2img import GenerationResult
     from modules.jobs import Job, Progress
     from modules.model_manager.folders import CheckpointInfo
+    from modules.model_manager.loaded_model import LoadedModel
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound="GenerationParams")
@@ -100,6 +101,7 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
     from modules.generation.params import Img2ImgParams
 
     kind = "img2img" if isinstance(params, Img2ImgParams) else "txt2img"
+    size_from_model = req.leaves_size_to_model()
 
     checkpoint = req.checkpoint_override()
     vae = vae_for(app, req)
@@ -116,9 +118,10 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
         if vae:
             app.networks.vaes.select(vae)  # applied to the model when the generation starts
         try:
+            sized = model_sized(params, app.models.current) if size_from_model else params
             run = img2img_module.img2img if kind == "img2img" else txt2img_module.txt2img  # looked up now: tests patch them
-            result = run(app, params, progress, save_images=save_images, save_grid=save_grid)  # type: ignore[arg-type]
-            return Outcome(result, params, app.models.current_info, stamp)
+            result = run(app, sized, progress, save_images=save_images, save_grid=save_grid)  # type: ignore[arg-type]
+            return Outcome(result, sized, app.models.current_info, stamp)
         finally:
             if vae and restore:
                 app.networks.vaes.selected = previous_vae  # the next job applies it again
@@ -129,6 +132,17 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
                     log.exception("could not put checkpoint %s back", previous.title)
 
     return app.jobs.submit(kind, work, owner=owner, job_id=req.force_task_id)
+
+
+def model_sized(params: P, model: LoadedModel | None) -> P:
+    """params drawn at the model's declared size (safetensors 'modelspec.resolution': 64x64 for the demo
+    model), for a request that names no size; A1111's 512x512 default when the model declares none."""
+    size = model.declared_size if model is not None else None
+    if size is None or size == (params.width, params.height):
+        return params
+    sized = replace(params, width=size[0], height=size[1])
+    sized.validate()
+    return sized
 
 
 def info_json(outcome: Outcome, req: ProcessingCommon) -> str:

@@ -139,6 +139,15 @@ class ProcessingCommon(ApiModel):
                 values[target] = overrides[key]
         return replace(params, **values)
 
+    def leaves_size_to_model(self) -> bool:
+        """True when neither the request (width, height) nor its infotext (Size) names a size: the image is
+        then drawn at the size the checkpoint that runs declares, as in the web UI (see model_sized)."""
+        from modules.generation.infotext import parse_infotext
+
+        if {"width", "height"} & self.model_fields_set:
+            return False
+        return not (self.infotext and "Size-1" in parse_infotext(self.infotext))
+
     def checkpoint_override(self) -> str | None:
         value = (self.override_settings or {}).get("sd_model_checkpoint")
         return str(value) if value else None

@@ -73,6 +73,14 @@ def test_infotext_fills_only_fields_the_request_did_not_set() -> None:
     assert params.sampler_name == "Euler a"
 
 
+def test_a_request_leaves_the_size_to_the_model_only_when_nothing_names_one() -> None:
+    assert StableDiffusionProcessingTxt2Img(prompt="x").leaves_size_to_model()
+    assert StableDiffusionProcessingTxt2Img(infotext="a cat\nSteps: 9, Sampler: Euler, Seed: 7").leaves_size_to_model()
+    assert not StableDiffusionProcessingTxt2Img(width=512).leaves_size_to_model()  # even A1111's own default
+    assert not StableDiffusionProcessingTxt2Img(height=64).leaves_size_to_model()
+    assert not StableDiffusionProcessingTxt2Img(infotext="a cat\nSteps: 9, Seed: 7, Size: 96x64").leaves_size_to_model()
+
+
 @pytest.mark.parametrize("field", ["enable_hr", "restore_faces", "tiling"])
 def test_unsupported_features_are_refused_by_name(field: str) -> None:
     with pytest.raises(InvalidParams, match=field):
