@@ -47,8 +47,9 @@ SAMPLERS: tuple[SamplerSpec, ...] = (
     SamplerSpec("DPM++ SDE", "DPMSolverSDEScheduler", ("k_dpmpp_sde",), {}, "Karras", stochastic=True),
     SamplerSpec("DPM++ 2M SDE", "DPMSolverMultistepScheduler", ("k_dpmpp_2m_sde",),
                 {"algorithm_type": "sde-dpmsolver++", "solver_order": 2}, "Exponential", stochastic=True),
+    # lower_order_final: diffusers switches to it anyway for a final sigma of 0, with a warning every time
     SamplerSpec("DPM++ 2S a", "DPMSolverSinglestepScheduler", ("k_dpmpp_2s_a",),
-                {"algorithm_type": "dpmsolver++", "solver_order": 2}, "Karras"),
+                {"algorithm_type": "dpmsolver++", "solver_order": 2, "lower_order_final": True}, "Karras"),
     SamplerSpec("DPM++ 3M SDE", "DPMSolverMultistepScheduler", ("k_dpmpp_3m_sde",),
                 {"algorithm_type": "sde-dpmsolver++", "solver_order": 3}, "Exponential", stochastic=True),
     SamplerSpec("Euler a", "EulerAncestralDiscreteScheduler", ("k_euler_a", "k_euler_ancestral"),
@@ -59,7 +60,10 @@ SAMPLERS: tuple[SamplerSpec, ...] = (
     SamplerSpec("DPM2", "KDPM2DiscreteScheduler", ("k_dpm_2",), {"timestep_spacing": "linspace"}, "Karras"),
     SamplerSpec("DPM2 a", "KDPM2AncestralDiscreteScheduler", ("k_dpm_2_a",),
                 {"timestep_spacing": "linspace"}, "Karras", stochastic=True),
-    SamplerSpec("DDIM", "DDIMScheduler", ("ddim",), {"timestep_spacing": "leading", "set_alpha_to_one": False},
+    # SD's own DDIM settings (A1111's timesteps 951, 901, ..., 1 at 20 steps); diffusers' default
+    # clip_sample=True would clip the predicted latents to [-1, 1] and wash every image out
+    SamplerSpec("DDIM", "DDIMScheduler", ("ddim",), {"timestep_spacing": "leading", "steps_offset": 1,
+                                                     "set_alpha_to_one": False, "clip_sample": False},
                 schedulable=False),
     SamplerSpec("UniPC", "UniPCMultistepScheduler", ("unipc",), {}),
     SamplerSpec("LCM", "LCMScheduler", ("k_lcm",), {}, schedulable=False),

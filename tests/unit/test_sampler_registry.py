@@ -58,6 +58,13 @@ def test_schedule_maps_to_diffusers_config() -> None:
     assert config["prediction_type"] == "v_prediction"
 
 
+def test_ddim_keeps_the_latents_unclipped_on_a1111s_timesteps() -> None:
+    scheduler = registry.build_scheduler("DDIM", "Automatic", TRAINING)
+    assert scheduler.config.clip_sample is False and scheduler.config.thresholding is False
+    scheduler.set_timesteps(20)
+    assert scheduler.timesteps.tolist() == list(range(951, 0, -50))
+
+
 def test_legacy_names_split_off_the_schedule() -> None:
     assert registry.split_legacy_name("DPM++ 2M Karras") == ("DPM++ 2M", "Karras")
     assert registry.split_legacy_name("DPM++ SDE Karras") == ("DPM++ SDE", "Karras")
