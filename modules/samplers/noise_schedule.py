@@ -64,18 +64,30 @@ def noise_schedule_label(training: dict[str, Any]) -> str | None:
     return ZERO_TERMINAL_SNR if training.get("rescale_betas_zero_snr") else None
 
 
+# samplers that combine slopes (x - x0) / sigma from several sigmas in one step (Heun's two evaluations,
+# LMS's history): on evenly spaced timesteps the first step of a zero-terminal-SNR schedule drops from
+# sigma 4519 to about 30, and Heun's average then multiplies the difference of the two x0 predictions by
+# about 75. Exponential spacing keeps every step's ratio near 1.9 (demo model, 30 prompts: background
+# right 77% -> 100% with Heun, 83% -> 97% with LMS; shape colour 77% -> 97%, 57% -> 97%).
+EVEN_RATIO_SAMPLERS = ("Heun", "LMS")
+
+
 def automatic_schedule(sampler_name: str, scheduler: str, training: dict[str, Any]) -> str:
-    """The schedule type to use: on a zero-terminal-SNR schedule, "Automatic" becomes "SGM Uniform"
-    where the sampler's default would be Karras or Exponential. Those crowd the steps towards the
-    first sigma, and from 4519 that leaves 13 of 20 steps above sigma 14, where such a model sees
-    nothing but noise (the demo model's background colour: 83% right with Karras, 98% with SGM
-    Uniform). Any other choice is kept."""
-    from modules.samplers.registry import resolve_schedule
+    """The schedule type to use. On a zero-terminal-SNR schedule "Automatic" becomes:
+    - "SGM Uniform" where the sampler's default would be Karras or Exponential. Those crowd the steps
+      towards the first sigma, and from 4519 that leaves 13 of 20 steps above sigma 14, where such a
+      model sees nothing but noise (the demo model's background colour: 83% right with Karras, 98% with
+      SGM Uniform);
+    - "Exponential" for EVEN_RATIO_SAMPLERS (see there).
+    Any other choice is kept."""
+    from modules.samplers.registry import find_sampler, resolve_schedule
 
     if scheduler != "Automatic" or not training.get("rescale_betas_zero_snr"):
         return scheduler
     if resolve_schedule(sampler_name, scheduler).label in ("Karras", "Exponential"):
         return "SGM Uniform"
+    if find_sampler(sampler_name).name in EVEN_RATIO_SAMPLERS:
+        return "Exponential"
     return scheduler
 
 

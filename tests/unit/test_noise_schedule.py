@@ -75,7 +75,7 @@ def test_checkpoint_markers_are_read_from_keys_and_metadata() -> None:
     assert not zero_terminal_snr_from_keys(keys[:1], {"modelspec.zero_terminal_snr": "false"})
 
 
-def test_automatic_avoids_karras_and_exponential_on_a_zero_terminal_snr_schedule() -> None:
+def test_automatic_schedule_on_a_zero_terminal_snr_schedule() -> None:
     from modules.samplers.noise_schedule import automatic_schedule
 
     ztsnr, plain = scheduler_config("v_prediction", True), scheduler_config("v_prediction")
@@ -84,3 +84,8 @@ def test_automatic_avoids_karras_and_exponential_on_a_zero_terminal_snr_schedule
     assert automatic_schedule("Euler a", "Automatic", ztsnr) == "Automatic"  # no sigma schedule of its own
     assert automatic_schedule("DPM++ 2M", "Karras", ztsnr) == "Karras"  # a choice is kept
     assert automatic_schedule("DPM++ 2M", "Automatic", plain) == "Automatic"
+    for sampler in ("Heun", "LMS"):  # two-point slopes: every step's sigma ratio kept even
+        assert automatic_schedule(sampler, "Automatic", ztsnr) == "Exponential"
+        assert automatic_schedule(sampler, "Automatic", plain) == "Automatic"
+        assert automatic_schedule(sampler, "Uniform", ztsnr) == "Uniform"
+    assert automatic_schedule("k_lms", "Automatic", ztsnr) == "Exponential"  # by alias too
