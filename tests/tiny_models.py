@@ -185,3 +185,13 @@ def write_tiny_diffusers_folder(
         index["tokenizer_2"] = ["transformers", "CLIPTokenizer"]
     (folder / "model_index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
     return folder
+
+
+def declare_size(path: Path, size: str) -> None:
+    """Write 'modelspec.resolution' (e.g. '64x64') into a .safetensors checkpoint's metadata."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(path), "pt") as f:
+        metadata = dict(f.metadata() or {})
+    save_file(load_file(str(path)), str(path), metadata={**metadata, "modelspec.resolution": size})

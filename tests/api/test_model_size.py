@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.api.helpers import Served, make_data_dir, png_text
-from tests.ui.test_native_size import declare_size
+from tests.tiny_models import declare_size
 
 V1 = "/sdapi/v1"
 

@@ -64,13 +64,14 @@ class Demo:
             self._images[key] = run_txt2img(self.app, params).images[0]  # type: ignore[arg-type]
         return self._images[key]
 
-    def right(self, cfg: float, attributes: tuple[str, ...], seeds: tuple[int, ...] = SEEDS) -> list[bool]:
+    def right(self, cfg: float, attributes: tuple[str, ...], seeds: tuple[int, ...] = SEEDS,
+              sampler: str = Txt2ImgParams.sampler_name) -> list[bool]:
         """Per image of PROMPTS x seeds: whether the analyzer finds all these attributes as asked."""
         out = []
         for prompt in PROMPTS:
             scene = scene_from_prompt(prompt)
             for seed in seeds:
-                found = analyze(self.generate(prompt, seed, cfg=cfg)).matches(scene)
+                found = analyze(self.generate(prompt, seed, cfg=cfg, sampler=sampler)).matches(scene)
                 out.append(all(found[name] for name in attributes))
         return out
 
@@ -143,6 +144,5 @@ def test_every_sampler_draws_the_asked_colours(demo: Demo, sampler: str) -> None
     """Each sampler on the model's zero-terminal-SNR schedule, with its Automatic schedule: the asked
     background and shape colour in most of PROMPTS (seed 1). Catches a sampler that washes images out, as
     DDIM did with diffusers' default clip_sample (2.5% of backgrounds right)."""
-    right = [all(analyze(demo.generate(prompt, 1, sampler=sampler)).matches(scene_from_prompt(prompt))[name]
-                 for name in ("background", "colour")) for prompt in PROMPTS]
+    right = demo.right(7.0, ("background", "colour"), (1,), sampler)
     assert sum(right) >= SAMPLER_FLOOR * len(right), f"{sampler}: {sum(right)}/{len(right)} with the asked colours"

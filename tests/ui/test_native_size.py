@@ -7,17 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file, save_file
 
 from modules.ui.native_size import follow
-
-
-def declare_size(path: Path, size: str) -> None:
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        metadata = dict(f.metadata() or {})
-    save_file(load_file(str(path)), str(path), metadata={**metadata, "modelspec.resolution": size})
+from tests.tiny_models import declare_size
 
 
 def test_fields_the_page_set_move_and_fields_the_user_set_stay() -> None:
