@@ -137,12 +137,37 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
 def model_sized(params: P, model: LoadedModel | None) -> P:
     """params drawn at the model's declared size (safetensors 'modelspec.resolution': 64x64 for the demo
     model), for a request that names no size; A1111's 512x512 default when the model declares none."""
-    size = model.declared_size if model is not None else None
+    return _sized(params, model.declared_size if model is not None else None)
+
+
+def _sized(params: P, size: tuple[int, int] | None) -> P:
     if size is None or size == (params.width, params.height):
         return params
     sized = replace(params, width=size[0], height=size[1])
     sized.validate()
     return sized
+
+
+def size_it_would_have(app: App, req: ProcessingCommon, params: P) -> P:
+    """For a job cancelled before it ran: params at the size the job would have drawn, which for a
+    request that names no size is the declared size of the checkpoint it would have run on (its
+    override's, read from the file's metadata, else the loaded one's)."""
+    from modules.errors import CheckpointLoadError
+    from modules.model_manager.checkpoint_files import read_safetensors_metadata
+    from modules.model_manager.loaded_model import size_from_metadata
+
+    if not req.leaves_size_to_model():
+        return params
+    override = req.checkpoint_override()
+    info = app.models.folders.find_checkpoint(override) if override else None
+    if info is None or info == app.models.current_info:
+        return model_sized(params, app.models.current)
+    try:
+        metadata = read_safetensors_metadata(info.path) if info.path.suffix == ".safetensors" else {}
+    except CheckpointLoadError as e:  # the job would have failed to load it; the size is moot
+        log.debug("no metadata in %s: %s", info.path, e)
+        metadata = {}
+    return _sized(params, size_from_metadata(metadata))
 
 
 def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
@@ -212,8 +237,10 @@ def response_body(outcome: Outcome, req: ProcessingCommon) -> dict[str, Any]:
     return {"images": images, "parameters": req.echo(), "info": info_json(outcome, req)}
 
 
-def cancelled_body(req: ProcessingCommon, params: GenerationParams) -> dict[str, Any]:
-    """The answer for a job interrupted while it waited: no images, and info saying so."""
+def cancelled_body(app: App, req: ProcessingCommon, params: GenerationParams) -> dict[str, Any]:
+    """The answer for a job interrupted while it waited: no images, and info saying so (with the size
+    the job would have drawn)."""
+    params = size_it_would_have(app, req, params)
     info = {"prompt": params.prompt, "all_prompts": [], "all_seeds": [], "infotexts": [], "interrupted": True,
             "seed": params.seed, "width": params.width, "height": params.height}
     return {"images": [] if req.send_images else None, "parameters": req.echo(), "info": json.dumps(info)}

@@ -103,7 +103,7 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
         try:
             outcome = job.result()
         except JobCancelled:
-            return generate.cancelled_body(req, params)
+            return generate.cancelled_body(app, req, params)
         return await run_in_threadpool(generate.response_body, outcome, req)
 
     @router.post("/txt2img", response_model=TextToImageResponse, tags=["generation"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,9 +55,15 @@ class LoadedModel:
     def declared_size(self) -> tuple[int, int] | None:
         """(width, height) the file says it was trained at (safetensors 'modelspec.resolution', e.g.
         '64x64'), or None when it does not say or says something unusable."""
-        text = str((self.extra.get("metadata") or {}).get("modelspec.resolution", "")).lower().replace(" ", "")
-        width, _, height = text.partition("x")
-        if not (width.isdigit() and height.isdigit()):
-            return None
-        size = int(width), int(height)
-        return size if all(64 <= v <= 2048 and v % 8 == 0 for v in size) else None
+        return size_from_metadata(self.extra.get("metadata") or {})
+
+
+def size_from_metadata(metadata: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(width, height) from a checkpoint's safetensors metadata ('modelspec.resolution', e.g. '64x64'),
+    or None when it does not say or says something unusable."""
+    text = str(metadata.get("modelspec.resolution", "")).lower().replace(" ", "")
+    width, _, height = text.partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        return None
+    size = int(width), int(height)
+    return size if all(64 <= v <= 2048 and v % 8 == 0 for v in size) else None

@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -73,3 +76,42 @@ def test_img2img_without_a_size_uses_the_models_size(client: httpx.Client) -> No
     body = _post(client, "img2img", {"init_images": [base64.b64encode(buffer.getvalue()).decode()],
                                       "denoising_strength": 0.5})
     assert _size(body["images"][0]) == (96, 64)
+
+
+def _wait_for(client: httpx.Client, job_id: str, ready: Callable[[dict], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        r = client.get(f"{V1}/progress", params={"id_task": job_id})
+        if r.status_code == 200 and ready(r.json()["state"]):
+            return
+        assert time.monotonic() < deadline, f"{job_id} {what}"
+        time.sleep(0.05)
+
+
+def test_a_request_cancelled_while_it_waits_reports_the_size_it_would_have_drawn(client: httpx.Client) -> None:
+    answers: dict[str, httpx.Response] = {}
+
+    def post(name: str, body: dict) -> threading.Thread:
+        worker = threading.Thread(target=lambda: answers.update(
+            {name: client.post(f"{V1}/txt2img", json={"prompt": "x", "seed": 1, "force_task_id": name, **body})}))
+        worker.start()
+        return worker
+
+    busy = post("busy", {"width": 64, "height": 64, "steps": 150, "n_iter": 20})
+    try:
+        _wait_for(client, "busy", lambda s: s["sampling_step"] > 0, "did not start")
+        for name, body, expected in (("plain", {}, (96, 64)),
+                                     ("other", {"override_settings": {"sd_model_checkpoint": "tiny-b"}}, (64, 128)),
+                                     ("named", {"width": 128, "height": 64}, (128, 64))):
+            waiting = post(name, {"steps": 2, **body})
+            _wait_for(client, name, lambda s: s["status"] == "queued", "was not queued")
+            client.post(f"{V1}/interrupt", params={"id_task": name})
+            waiting.join(60)
+            assert answers[name].status_code == 200, answers[name].text
+            info = json.loads(answers[name].json()["info"])
+            assert info["interrupted"] is True and answers[name].json()["images"] == []
+            assert (info["width"], info["height"]) == expected, name
+    finally:
+        client.post(f"{V1}/interrupt", params={"id_task": "busy"})
+        busy.join(60)
+    assert answers["busy"].status_code == 200
