@@ -108,6 +108,10 @@ EN: dict[str, str] = {
     # extra networks
     "vae_nan_retry": "The VAE produced NaNs in half precision; the images were decoded again in full precision "
                      "(start with --no-half-vae to skip the first try).",
+    "images_not_finite": ("{count} image(s) (seed: {seeds}) came out as NaN (not a number) and were not saved: the "
+                          "sampler {sampler} with the {schedule} schedule broke down at {steps} steps, or the model "
+                          "overflowed in half precision. Try more steps, another sampler or schedule type, or start "
+                          "with --precision fp32."),
 }
 
 

@@ -221,6 +221,7 @@ def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
         "is_using_inpainting_conditioning": False,
         "version": APP_VERSION,
         "interrupted": result.interrupted,
+        "warnings": list(result.warnings),  # not in A1111: images left out, and why
     }
     return json.dumps(info, ensure_ascii=False)
 

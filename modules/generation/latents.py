@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -57,20 +58,36 @@ def _with_fp32_retry(vae: Any, run: Callable[[], torch.Tensor]) -> tuple[torch.T
         vae.to(dtype)
 
 
-def decode_latents_checked(model: LoadedModel, latents: torch.Tensor) -> tuple[list[Image.Image], bool]:
-    """(images, retried): a half-precision VAE whose output has NaNs decodes again in float32."""
+@dataclass
+class DecodedBatch:
+    images: list[Image.Image]
+    retried: bool  # a half-precision VAE gave NaNs, so the batch was decoded again in float32
+    broken: list[int] = field(default_factory=list)  # images whose latents or pixels were not finite: blank
+
+
+def decode_latents_checked(model: LoadedModel, latents: torch.Tensor) -> DecodedBatch:
+    """Latents → images, with two checks. A half-precision VAE whose output has NaNs decodes again in
+    float32 (retried). Latents that are not finite (a sampler or a half-precision UNet that broke down)
+    or pixels that stay so are listed in broken; such an image is decoded from zeros, a blank to drop,
+    and never makes the VAE retry."""
     import numpy as np
+    import torch
     from PIL import Image
 
+    finite_latents = torch.isfinite(latents).flatten(1).all(dim=1)
+    if not bool(finite_latents.all()):
+        latents = torch.where(finite_latents.view(-1, *[1] * (latents.dim() - 1)), latents, 0.0)
     pixels, retried = _with_fp32_retry(model.vae, lambda: vae_decode(model.vae, latents))
-    pixels = (pixels.float() / 2 + 0.5).clamp(0, 1)
+    finite = finite_latents.to(pixels.device) & torch.isfinite(pixels).flatten(1).all(dim=1)
+    pixels = (pixels.float().nan_to_num(0.0) / 2 + 0.5).clamp(0, 1)
     arrays = (pixels.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
-    return [Image.fromarray(a) for a in arrays], retried
+    broken = [i for i, ok in enumerate(finite.tolist()) if not ok]
+    return DecodedBatch([Image.fromarray(a) for a in arrays], retried, broken)
 
 
 def decode_latents(model: LoadedModel, latents: torch.Tensor) -> list[Image.Image]:
     """Latents → PIL images, via the VAE in its own dtype (float32 again when half precision gives NaNs)."""
-    return decode_latents_checked(model, latents)[0]
+    return decode_latents_checked(model, latents).images
 
 
 def _encode(vae: Any, pixels: torch.Tensor) -> torch.Tensor:

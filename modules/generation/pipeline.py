@@ -42,6 +42,7 @@ class GenerationResult:
     interrupted: bool = False
     message: str = ""
     scheduler: str = ""  # the schedule type actually used (Automatic resolved for the model)
+    warnings: list[str] = field(default_factory=list)  # what went wrong with some images (also in message)
 
 
 @dataclass
@@ -134,6 +135,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
             extra["Emphasis"] = params.emphasis
         task.prepare(model)
         nan_retry = False
+        broken_seeds: list[int] = []
         for batch in range(params.batch_count):
             first = batch * size
             seeds = [seed + first + j for j in range(size)]
@@ -153,9 +155,13 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
             except Interrupted:
                 result.interrupted = True
                 break
-            images, retried = decode_latents_checked(model, task.finish_latents(latents))
-            nan_retry = nan_retry or retried
-            for image, image_seed in zip(task.finish_images(images, first), seeds, strict=True):
+            decoded = decode_latents_checked(model, task.finish_latents(latents))
+            nan_retry = nan_retry or decoded.retried
+            for index, (image, image_seed) in enumerate(zip(task.finish_images(decoded.images, first), seeds,
+                                                            strict=True)):
+                if index in decoded.broken:  # a blank: never saved, never shown as if it were a picture
+                    broken_seeds.append(image_seed)
+                    continue
                 text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, extra)
                 if save_images:
                     result.paths.append(save_image(image, images_folder, image_seed, text))
@@ -167,6 +173,11 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     _finish(app, task.kind, params, result, save_images, save_grid)
     if nan_retry:
         result.message += " " + msg("vae_nan_retry")
+    if broken_seeds:
+        result.warnings.append(msg("images_not_finite", count=len(broken_seeds),
+                                   seeds=", ".join(map(str, broken_seeds)), sampler=params.sampler_name,
+                                   schedule=params.scheduler, steps=params.steps))
+        result.message += " " + result.warnings[-1]
     for notice in used_networks.notices:
         result.message += " " + notice
     return result

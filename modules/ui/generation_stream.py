@@ -87,7 +87,8 @@ def stream_job(app: App, job: Job[GenerationResult], panel: ResultPanel, what: s
         return
     items, info = gallery_info(result)
     yield {panel.progress: "", panel.gallery: items, panel.infotext: info["infotexts"][0] if items else "",
-           panel.message: message_html(result.message), panel.gen_info: info, panel.selected: 0}
+           panel.message: message_html(result.message, "warning" if result.warnings else "info"),
+           panel.gen_info: info, panel.selected: 0}
 
 
 def selected_item(info: dict[str, Any] | None, selected: int, key: str) -> Any:

@@ -23,6 +23,8 @@ CSS = """
 .sd-progress-text { position: relative; padding: 0 0.6em; line-height: 1.9em; font-size: 0.9em;
   font-variant-numeric: tabular-nums; white-space: nowrap; }
 .sd-message-box, #sd_model_status { font-size: 0.9em; }
+.sd-message-warning, .sd-message-error { border-left: 3px solid #d97706; padding-left: 0.6em; }
+.sd-message-error { border-left-color: var(--error-border-color, #dc2626); color: var(--error-text-color, inherit); }
 .sd-infotext textarea { font-family: var(--font-mono); font-size: 0.85em; }
 .sd-token-counter-box { display: flex; justify-content: flex-end; margin-top: -0.4em; }
 .sd-token-counter { font-size: 0.8em; opacity: 0.75; font-variant-numeric: tabular-nums; }

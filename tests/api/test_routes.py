@@ -43,6 +43,7 @@ def test_txt2img_returns_grid_and_images_with_infotext_like_a1111(client: httpx.
     info = json.loads(body["info"])
     assert info["all_seeds"] == [5, 6] and info["seed"] == 5 and info["index_of_first_image"] == 1
     assert info["infotexts"] == texts and info["sd_model_name"] == "tiny-a" and info["sampler_name"] == "Euler a"
+    assert info["warnings"] == []
     assert body["parameters"]["prompt"] == "a red fox" and body["parameters"]["sampler_index"] == "Euler"
     with Image.open(io.BytesIO(base64.b64decode(body["images"][1]))) as image:
         assert image.size == (64, 64)
@@ -260,3 +261,18 @@ def test_docs_are_served_locally_with_the_schema(client: httpx.Client) -> None:
     assert set(props) == set(StableDiffusionProcessingTxt2Img.model_fields)
     assert props["steps"]["default"] == 50 and props["sampler_index"]["default"] == "Euler"
     assert client.get("/redoc").status_code == 404
+
+
+def test_images_that_come_out_as_nan_are_left_out_and_info_says_why(client: httpx.Client) -> None:
+    """diffusers 0.42's DPM2 a at 3 Karras steps on the zero-terminal-SNR schedule gives NaN latents (its
+    sigma_down underflows to 0 and the midpoint sigma becomes NaN): no black images, a warning instead."""
+    assert client.post(f"{V1}/options", json={"sd_noise_schedule": "Zero Terminal SNR"}).status_code == 200
+    try:
+        r = client.post(f"{V1}/txt2img", json={"prompt": "x", "seed": 3, "steps": 3, "width": 64, "height": 64,
+                                               "batch_size": 2, "sampler_name": "DPM2 a", "scheduler": "Karras"})
+    finally:
+        assert client.post(f"{V1}/options", json={"sd_noise_schedule": "Default"}).status_code == 200
+    assert r.status_code == 200, r.text
+    info = json.loads(r.json()["info"])
+    assert r.json()["images"] == [] and info["all_seeds"] == [] and not info["interrupted"]
+    assert len(info["warnings"]) == 1 and "2 image(s) (seed: 3, 4) came out as NaN" in info["warnings"][0]
