@@ -60,7 +60,8 @@ def test_noise_schedule_option_samples_any_model_on_the_zero_terminal_snr_schedu
     sd1_app.options.update({"sd_noise_schedule": "Zero Terminal SNR"})
     try:
         rescaled = run_txt2img(sd1_app, base)
-        assert np.isfinite(_pixels(rescaled.images[0])).all()
+        assert len(rescaled.images) == 1 and not rescaled.warnings  # not left out as NaN
+        assert _pixels(rescaled.images[0]).std() > 0
         assert "Schedule type: SGM Uniform" in rescaled.infotexts[0]  # Automatic avoids Karras here
         assert "Noise Schedule: Zero Terminal SNR" in rescaled.infotexts[0]  # A1111's key and value
         assert "Noise Schedule" not in plain.infotexts[0]
