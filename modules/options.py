@@ -46,6 +46,9 @@ FIXED_OPTIONS: dict[str, Any] = {
     "randn_source": "CPU",
 }
 
+# app options a generation reads, which a request's override_settings may set for that one run
+RUN_OPTIONS = ("sd_noise_schedule",)
+
 # values the app sets itself and reads back at the next start
 REMEMBERED = ("sd_model_checkpoint", "sd_vae")
 

@@ -67,6 +67,8 @@ def _checked(app: App, req: ProcessingCommon, params: P) -> P:
     prompt, negative = apply_styles(app, params.prompt, params.negative_prompt, req.styles or [])
     params = replace(params, prompt=prompt, negative_prompt=negative)
     params.validate()
+    for key, value in req.run_options().items():
+        app.options.check(key, value)  # InvalidParams naming the option and its choices
     checkpoint = req.checkpoint_override()
     if checkpoint and app.folders.find_checkpoint(checkpoint) is None:
         raise ApiError(msg("checkpoint_not_found", name=checkpoint[:200]), status=404)
@@ -105,6 +107,7 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
 
     checkpoint = req.checkpoint_override()
     vae = vae_for(app, req)
+    options = req.run_options()
     restore = req.override_settings_restore_afterwards
     save_images = req.save_images and not req.do_not_save_samples
     save_grid = req.save_images and not req.do_not_save_grid
@@ -120,7 +123,8 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
         try:
             sized = model_sized(params, app.models.current) if size_from_model else params
             run = img2img_module.img2img if kind == "img2img" else txt2img_module.txt2img  # looked up now: tests patch them
-            result = run(app, sized, progress, save_images=save_images, save_grid=save_grid)  # type: ignore[arg-type]
+            result = run(app, sized, progress, save_images=save_images, save_grid=save_grid,  # type: ignore[arg-type]
+                         options=options)
             return Outcome(result, sized, app.models.current_info, stamp)
         finally:
             if vae and restore:

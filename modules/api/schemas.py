@@ -148,6 +148,13 @@ class ProcessingCommon(ApiModel):
             return False
         return not (self.infotext and "Size-1" in parse_infotext(self.infotext))
 
+    def run_options(self) -> dict[str, Any]:
+        """override_settings' values of RUN_OPTIONS (sd_noise_schedule), for this request's run only."""
+        from modules.options import RUN_OPTIONS
+
+        overrides = self.override_settings or {}
+        return {key: overrides[key] for key in RUN_OPTIONS if key in overrides}
+
     def checkpoint_override(self) -> str | None:
         value = (self.override_settings or {}).get("sd_model_checkpoint")
         return str(value) if value else None

@@ -10,6 +10,7 @@ starts from init_images[i % len(init_images)]. Outputs go to outputs/img2img-ima
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -94,13 +95,16 @@ class Img2ImgTask:
 
 
 def img2img(app: App, params: Img2ImgParams, progress: Progress, hooks: Hooks | None = None, *,
-            save_images: bool = True, save_grid: bool = True) -> GenerationResult:
+            save_images: bool = True, save_grid: bool = True,
+            options: Mapping[str, Any] | None = None) -> GenerationResult:
     """Generate params.batch_count batches of params.batch_size images from the init images; each is saved first.
 
     Image i (over all batches) gets seed + i. Interrupt keeps the images already finished.
-    save_images/save_grid False (the API's default) keep the images in memory only.
+    save_images/save_grid False (the API's default) keep the images in memory only. options: run options
+    (RUN_OPTIONS) for this run instead of the app's (a request's override_settings).
     """
-    return generate(app, params, progress, Img2ImgTask(params), hooks, save_images=save_images, save_grid=save_grid)
+    return generate(app, params, progress, Img2ImgTask(params), hooks, save_images=save_images, save_grid=save_grid,
+                    options=options)
 
 
 def submit_img2img(app: App, params: Img2ImgParams, owner: str = "", hooks: Hooks | None = None) -> Job[GenerationResult]:

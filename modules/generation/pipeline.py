@@ -11,6 +11,7 @@ infotext keys, and its output folder names (outputs/<kind>-images, outputs/<kind
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
@@ -81,11 +82,13 @@ def resolve_seed(seed: int) -> int:
 
 
 def generate(app: App, params: GenerationParams, progress: Progress, task: Task, hooks: Hooks | None = None, *,
-             save_images: bool = True, save_grid: bool = True) -> GenerationResult:
+             save_images: bool = True, save_grid: bool = True,
+             options: Mapping[str, Any] | None = None) -> GenerationResult:
     """Generate params.batch_count batches of params.batch_size images. Each image is saved before it is returned.
 
     Image i (over all batches) gets seed + i. Interrupt keeps the images already finished; Skip
     drops the current batch. save_images/save_grid False (the API's default) keep images in memory.
+    options: values of RUN_OPTIONS for this run instead of the app's (a request's override_settings).
     """
     import torch
 
@@ -105,7 +108,8 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     # comments are gone before anything else sees the prompts, infotext included (A1111)
     params = replace(params, seed=seed, prompt=strip_comments(params.prompt),
                      negative_prompt=strip_comments(params.negative_prompt))
-    schedule = with_noise_schedule(model.scheduler_config, str(app.options.get("sd_noise_schedule", "Default")))
+    noise_schedule = (options or {}).get("sd_noise_schedule", app.options.get("sd_noise_schedule", "Default"))
+    schedule = with_noise_schedule(model.scheduler_config, str(noise_schedule))
     params = replace(params, scheduler=automatic_schedule(params.sampler_name, params.scheduler, schedule))
     plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
     extra: dict[str, object] = dict(task.extra_infotext())

@@ -7,6 +7,7 @@ all-masked grey image as their extra input).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,13 +57,16 @@ class Txt2ImgTask:
 
 
 def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | None = None, *,
-            save_images: bool = True, save_grid: bool = True) -> GenerationResult:
+            save_images: bool = True, save_grid: bool = True,
+            options: Mapping[str, Any] | None = None) -> GenerationResult:
     """Generate params.batch_count batches of params.batch_size images. Each image is saved before it is returned.
 
     Image i (over all batches) gets seed + i. Interrupt keeps the images already finished.
-    save_images/save_grid False (the API's default) keep the images in memory only.
+    save_images/save_grid False (the API's default) keep the images in memory only. options: run options
+    (RUN_OPTIONS) for this run instead of the app's (a request's override_settings).
     """
-    return generate(app, params, progress, Txt2ImgTask(params), hooks, save_images=save_images, save_grid=save_grid)
+    return generate(app, params, progress, Txt2ImgTask(params), hooks, save_images=save_images, save_grid=save_grid,
+                    options=options)
 
 
 def submit_txt2img(app: App, params: Txt2ImgParams, owner: str = "", hooks: Hooks | None = None) -> Job[GenerationResult]:

@@ -276,3 +276,15 @@ def test_images_that_come_out_as_nan_are_left_out_and_info_says_why(client: http
     info = json.loads(r.json()["info"])
     assert r.json()["images"] == [] and info["all_seeds"] == [] and not info["interrupted"]
     assert len(info["warnings"]) == 1 and "2 image(s) (seed: 3, 4) came out as NaN" in info["warnings"][0]
+
+
+def test_override_settings_set_the_noise_schedule_for_that_request_only(client: httpx.Client) -> None:
+    body = {"prompt": "x", "seed": 4, **SMALL}
+    r = client.post(f"{V1}/txt2img", json={**body, "override_settings": {"sd_noise_schedule": "Zero Terminal SNR"}})
+    assert r.status_code == 200, r.text
+    assert "Noise Schedule: Zero Terminal SNR" in json.loads(r.json()["info"])["infotexts"][0]
+    later = client.post(f"{V1}/txt2img", json=body).json()
+    assert "Noise Schedule" not in json.loads(later["info"])["infotexts"][0]
+    assert client.get(f"{V1}/options").json()["sd_noise_schedule"] == "Default"
+    bad = client.post(f"{V1}/txt2img", json={**body, "override_settings": {"sd_noise_schedule": "Cosine"}})
+    assert bad.status_code == 422 and "sd_noise_schedule" in bad.text and "Zero Terminal SNR" in bad.text
