@@ -81,6 +81,7 @@ def test_inpainting_keeps_the_unmasked_pixels_and_resizes_a_mask_of_another_size
     out = _decode(inverted.json()["images"][0])
     assert np.array_equal(out[:, :20], init[:, :20]) and "Mask mode: Inpaint not masked" in png_text(
         inverted.json()["images"][0])
+    assert not np.array_equal(out[:, 44:], init[:, 44:]), "the unmasked part is repainted instead"
 
 
 PNG = _png(Image.new("RGB", (64, 64), "red"))

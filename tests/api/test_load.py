@@ -34,12 +34,16 @@ def test_eight_concurrent_clients_each_get_their_own_images(load_server: Served)
     barrier = threading.Barrier(CLIENTS)
     polling = threading.Event()
     progress_answers: list[int] = []
+    poll_errors: list[BaseException] = []
 
     def poll() -> None:
-        with httpx.Client(timeout=10) as c:
-            while not polling.is_set():
-                progress_answers.append(c.get(f"{url}/progress").status_code)
-                time.sleep(0.05)
+        try:
+            with httpx.Client(timeout=10) as c:
+                while not polling.is_set():
+                    progress_answers.append(c.get(f"{url}/progress").status_code)
+                    time.sleep(0.05)
+        except BaseException as e:  # noqa: BLE001 - checked below: a dead poller must fail the test
+            poll_errors.append(e)
 
     def one_client(i: int) -> tuple[int, dict]:
         body = {"prompt": f"client {i} paints a boat", "seed": 1000 + i * 7, "save_images": True, **SMALL}
@@ -82,5 +86,6 @@ def test_eight_concurrent_clients_each_get_their_own_images(load_server: Served)
         found.add((prompt, seed))
     assert found == expected, "every job's image is on disk, once"
     assert not list((load_server.data_dir / "outputs").rglob("*.tmp")), "no half-written files"
-    assert progress_answers and set(progress_answers) == {200}
+    assert not poll_errors, f"/progress stopped answering: {poll_errors[0]!r}"
+    assert len(progress_answers) > 10 and set(progress_answers) == {200}
     assert not load_server.app.jobs.busy

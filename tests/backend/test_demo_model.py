@@ -6,6 +6,7 @@ sampler, not a slightly different machine. Every image is 64x64 (the model's own
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +46,8 @@ CFG_MARGIN = 0.1
 # DPM++ 3M SDE 3/5; DDIM with diffusers' default clip_sample: 0/5)
 SAMPLER_FLOOR = 0.4
 
-pytestmark = pytest.mark.skipif(not DEMO.is_file(), reason=f"no demo model at {DEMO}")
+pytestmark = pytest.mark.skipif(not DEMO.is_file() and os.environ.get("CI") != "true",
+                                reason=f"no demo model at {DEMO}")  # under CI a missing file fails the tests
 
 
 class Demo:

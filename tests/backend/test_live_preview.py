@@ -54,7 +54,6 @@ def test_previews_follow_the_options_during_a_run(sd1_app) -> None:  # noqa: ANN
     f = app.models.current.vae_scale_factor
     assert images[0].size == (2 * 64 // f, 64 // f)  # Approx cheap: latent-sized, the batch as a grid
     assert len({id(i) for i in images}) == 3  # latents of steps 1, 4, 7 (every 3 steps), reused between
-    assert progress.preview_source() is None or progress.latents is not None
 
     app.options.update({"show_progress_type": "Full", "show_progress_grid": False})
     seen.clear()
@@ -80,12 +79,22 @@ def test_a_finished_job_lets_go_of_its_latents_and_model(sd1_app) -> None:  # no
 def test_a_failing_preview_is_no_preview(sd1_app, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     import modules.generation.preview as preview
 
-    progress = Progress(total_steps=4, step=2)
+    calls: list[int] = []
+
+    def boom(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    progress = Progress(total_steps=20, step=12)
     progress.publish_latents(torch.full((1, 4, 8, 8), float("nan")), sd1_app.models.current)
-    monkeypatch.setattr(preview, "draw", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
-    assert live_preview(progress, sd1_app.options) is None
+    monkeypatch.setattr(preview, "draw", boom)
+    assert live_preview(progress, sd1_app.options) is None  # nothing drawn yet
     preview.draw_due_preview(progress, sd1_app.options)  # on the job's thread: logged, not raised
-    assert progress.preview is None
+    assert calls and progress.preview is None
+    old = object()
+    progress.store_preview(old, 1)  # 11 steps ago: a new one is due, and fails
+    preview.draw_due_preview(progress, sd1_app.options)
+    assert len(calls) == 2 and progress.preview is old and live_preview(progress, sd1_app.options) is old
 
 
 def test_previews_are_drawn_on_the_job_thread_and_only_while_watched(sd1_app,  # noqa: ANN001

@@ -307,7 +307,9 @@ def test_error_inside_the_block_restores(sd1_app) -> None:  # noqa: ANN001
     model = sd1_app.models.current
     _sd1_kohya(sd1_app.settings.lora_path)
     before = _state(model)
-    with pytest.raises(RuntimeError), applied_loras(model, LoraLibrary(sd1_app.settings.lora_path), _tags("<lora:fox:1>")):
+    with pytest.raises(RuntimeError, match="interrupted"), \
+            applied_loras(model, LoraLibrary(sd1_app.settings.lora_path), _tags("<lora:fox:1>")):
+        assert not _same(_state(model), before), "the LoRA is merged inside the block"
         raise RuntimeError("interrupted")
     assert _same(_state(model), before)
 

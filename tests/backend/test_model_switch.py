@@ -64,6 +64,7 @@ def test_moving_a_model_keeps_dtypes_and_updates_its_device(tmp_path: Path) -> N
     from modules.model_manager.placement import move_model
 
     model = load_checkpoint(write_tiny_checkpoint(tmp_path, "sd1"), dtype=torch.float16, vae_dtype=torch.float32)
+    model.device = torch.device("meta")  # as if it were elsewhere: the move must record where it went
     move_model(model, torch.device("cpu"))
     assert model.device == torch.device("cpu")
     assert next(model.unet.parameters()).dtype == torch.float16 and next(model.vae.parameters()).dtype == torch.float32

@@ -298,6 +298,8 @@ def test_export_loads_and_generates(images: InMemoryImages, vae_file: Path, tmp_
     result = run_txt2img(app, Txt2ImgParams(prompt="a red circle on a blue background", seed=1, steps=3,
                                             width=64, height=64))
     assert result.images[0].size == (64, 64) and result.paths[0].is_file()
+    assert app.models.current_info.name == "trained.safetensors", "the exported file, not the demo model"
+    assert "Model: trained," in result.infotexts[0]
 
 
 def test_train_demo_recipe_runs_and_continues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

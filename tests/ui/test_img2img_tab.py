@@ -102,6 +102,7 @@ def test_inpaint_with_a_drawn_mask_keeps_the_unmasked_pixels(sd1_app) -> None:  
     with Image.open(final[component(demo, "img2img_gallery")][0]) as image:
         result = np.asarray(image.convert("RGB")).astype(int)
     assert np.array_equal(result[:, :32], source[:, :32])
+    assert np.abs(result[:, 34:] - source[:, 34:]).mean() > 10, "the unpainted right half is repainted"
 
 
 def test_inpaint_upload_uses_the_uploaded_mask(sd1_app) -> None:  # noqa: ANN001
@@ -112,8 +113,10 @@ def test_inpaint_upload_uses_the_uploaded_mask(sd1_app) -> None:  # noqa: ANN001
     final = run_img2img(demo, prompt="sky", seed=4, mask_blur_x=0, mode="inpaint_upload", upload_image=original,
                         upload_mask=mask, **SMALL)
     with Image.open(final[component(demo, "img2img_gallery")][0]) as image:
-        result = np.asarray(image.convert("RGB"))
-    assert np.array_equal(result[24:], np.asarray(original)[24:])
+        result = np.asarray(image.convert("RGB")).astype(int)
+    source = np.asarray(original).astype(int)
+    assert np.array_equal(result[24:], source[24:]), "outside the uploaded mask stays exact"
+    assert np.abs(result[:22] - source[:22]).mean() > 10, "inside the uploaded mask is repainted"
 
 
 def test_missing_images_masks_and_bad_values_give_messages(sd1_app) -> None:  # noqa: ANN001

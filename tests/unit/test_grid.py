@@ -75,7 +75,7 @@ def test_non_rgb_images_converted() -> None:
 
 
 def test_bad_input() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one image"):
         make_grid([])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rows must be at least 1"):
         make_grid(tiles(2), rows=0)
