@@ -81,7 +81,13 @@ class TrainConfig:
 
     restarts: warm restarts of the learning-rate schedule, as (step, peak factor) pairs in step order.
     At each such step the schedule begins again (warm-up, then its decay until the next restart or the
-    end) with its peak at factor x learning_rate; a restart at or after `steps` is ignored."""
+    end) with its peak at factor x learning_rate; a restart at or after `steps` is ignored.
+
+    fit_to_time: for a run given a deadline (a time limit), end the decay when the time is up instead
+    of at `steps`: once the warm-up is done, the steps per second measured so far set where this cycle
+    ends (see time_fit.py), so a linear or cosine decay reaches 0 within the time the run has. A later
+    run of the same work dir begins a new cycle there (a warm restart at refit_peak x learning_rate)
+    and fits it to its own time. `steps` stays the most steps there can be."""
 
     steps: int = 1000
     batch_size: int = 32
@@ -100,6 +106,8 @@ class TrainConfig:
     log_every: int = 50
     seed: int = 0
     cpu: bool = False  # train on the CPU even when a GPU is there
+    fit_to_time: bool = False
+    refit_peak: float = 0.3
 
     def validate(self) -> None:
         checks = [
@@ -110,6 +118,9 @@ class TrainConfig:
             (self.keep_checkpoints >= 1, "keep_checkpoints must be at least 1"),
             (self.ema_decay is None or 0.0 < self.ema_decay < 1.0, "ema_decay must be between 0 and 1"),
             (self.learning_rate > 0, "learning_rate must be positive"),
+            (not self.fit_to_time or self.lr_schedule != "constant",
+             "fit_to_time needs a decaying learning-rate schedule (linear or cosine)"),
+            (self.refit_peak > 0, "refit_peak must be positive"),
             (all(at >= 1 and scale > 0 for at, scale in self.restarts),
              "each learning-rate restart needs a step of at least 1 and a positive peak factor"),
             (all(a[0] < b[0] for a, b in zip(self.restarts, self.restarts[1:], strict=False)),

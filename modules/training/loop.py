@@ -5,7 +5,8 @@ A Trainer owns the accelerator, the AdamW optimizer over the given modules, the 
 of the weights, and checkpoints: every `checkpoint_every` optimizer steps (and when stopped) it writes
 weights, optimizer, scheduler, grad scaler, RNG states and EMA to a temporary folder, then renames it
 into place, so a checkpoint on disk is always complete. `resume()` continues from the newest one, on
-the schedule of its own config. Each micro-batch gets a generator seeded by (seed, micro-step): the
+the schedule of its own config. With fit_to_time and a deadline, the decay is fitted to the run's time
+(time_fit.py). Each micro-batch gets a generator seeded by (seed, micro-step): the
 noise and batches a resumed run draws are the ones an uninterrupted run would have drawn.
 """
 
@@ -19,11 +20,13 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modules.training import time_fit
 from modules.training.config import TrainConfig
+from modules.training.time_fit import TimeFit
 
 if TYPE_CHECKING:
     import torch
@@ -182,6 +185,16 @@ class Trainer:
         if self.ema is not None:
             self.accelerator.register_for_checkpointing(self.ema)
         self.step = 0
+        self.time_fit = TimeFit()  # learning-rate cycles fitted to the time of earlier and this run
+        self.clock: Callable[[], float] = time.monotonic  # what deadlines are measured against
+
+    def _set_schedule(self) -> None:
+        """The scheduler follows this config with the fitted cycles, from the current step on."""
+        factor = lr_lambda(time_fit.schedule_config(self.config, self.time_fit))
+        self.scheduler.lr_lambdas = [factor] * len(self.scheduler.optimizer.param_groups)
+        self.scheduler.base_lrs = list(self._base_lrs)
+        for group, base in zip(self.scheduler.optimizer.param_groups, self._base_lrs, strict=True):
+            group["lr"] = base * factor(self.step)
 
     # --- checkpoints -------------------------------------------------------------------------------
     def resume(self) -> int:
@@ -192,12 +205,11 @@ class Trainer:
         step, path = found[-1]
         self.accelerator.load_state(str(path))
         self.step = step
+        saved = json.loads((path / PROGRESS_FILE).read_text(encoding="utf-8")).get("time_fit")
+        self.time_fit = time_fit.after_resume(TimeFit.from_dict(saved), step, self.config)
         # the checkpoint holds the lr its own run set for this step; a run given other steps, restarts or
-        # lr goes on with the schedule of its own config from here
-        self.scheduler.base_lrs = list(self._base_lrs)
-        factor = lr_lambda(self.config)(step)
-        for group, base in zip(self.scheduler.optimizer.param_groups, self._base_lrs, strict=True):
-            group["lr"] = base * factor
+        # lr goes on with the schedule of its own config (and the cycles fitted so far) from here
+        self._set_schedule()
         log.info("resumed from %s (step %d)", path, step)
         return step
 
@@ -209,7 +221,8 @@ class Trainer:
             shutil.rmtree(tmp)
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         self.accelerator.save_state(str(tmp))
-        progress = {"step": self.step, "time": time.time(), "config": self.config.to_dict()}
+        progress = {"step": self.step, "time": time.time(), "config": self.config.to_dict(),
+                    "time_fit": self.time_fit.to_dict()}
         with open(tmp / PROGRESS_FILE, "w", encoding="utf-8") as f:
             json.dump(progress, f, indent=1)
             f.flush()
@@ -251,7 +264,10 @@ class Trainer:
     def run(self, loss_fn: LossFn, stop: Callable[[], bool] | None = None, deadline: float | None = None,
             on_log: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
         """Train until config.steps, or until stop() is true / time.monotonic() passes deadline (then a
-        checkpoint is written and finished is False). on_log(step, metrics) gets loss, lr and steps/s."""
+        checkpoint is written and finished is False). With config.fit_to_time and a deadline, the current
+        learning-rate cycle is fitted to the time left once its warm-up is done, and the run ends where
+        that cycle ends (finished is False while steps are left: a later run begins a new cycle).
+        on_log(step, metrics) gets loss, lr and steps/s."""
         config, acc = self.config, self.accelerator
         for module in self.models.values():
             module.train()
@@ -259,8 +275,8 @@ class Trainer:
         window: list[torch.Tensor] = []  # losses stay on the device: no sync per step
         last_loss: float | None = None
         last_saved: Path | None = None
-        started, started_step = time.monotonic(), self.step
-        while self.step < config.steps:
+        started, started_step = self.clock(), self.step
+        while self.step < time_fit.last_step(config, self.time_fit):
             total: torch.Tensor | float = 0.0
             for index in range(accum):
                 micro = self.step * accum + index
@@ -282,18 +298,22 @@ class Trainer:
                 self.ema.update()
             self.step += 1
             window.append(total)  # type: ignore[arg-type]
-            if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+            if time_fit.due(config, self.time_fit, self.step, self.step - started_step, deadline is not None):
+                rate = (self.step - started_step) / max(1e-9, self.clock() - started)
+                self._fit_to(deadline, rate)  # type: ignore[arg-type]
+            end = time_fit.last_step(config, self.time_fit)
+            if self.step % config.checkpoint_every == 0 or self.step == end:
                 last_saved = self.save_checkpoint()  # on disk before the step is reported
-            if self.step % config.log_every == 0 or self.step == config.steps:
+            if self.step % config.log_every == 0 or self.step == end:
                 last_loss = _mean(window)
-                rate = (self.step - started_step) / max(1e-9, time.monotonic() - started)
+                rate = (self.step - started_step) / max(1e-9, self.clock() - started)
                 metrics = {"loss": last_loss, "lr": self.scheduler.get_last_lr()[0], "steps_per_s": rate}
                 self._log(metrics)
                 if on_log is not None:
                     on_log(self.step, metrics)
                 window = []
-            if self.step < config.steps and ((stop is not None and stop()) or
-                                             (deadline is not None and time.monotonic() >= deadline)):
+            if self.step < end and ((stop is not None and stop()) or
+                                    (deadline is not None and self.clock() >= deadline)):
                 if last_saved is None or not last_saved.name.endswith(f"{self.step:08d}"):
                     last_saved = self.save_checkpoint()
                 log.info("stopped at step %d of %d; run again to resume", self.step, config.steps)
@@ -301,7 +321,19 @@ class Trainer:
         if window:
             last_loss = _mean(window)
         found = checkpoints_in(self.checkpoint_dir)
-        return TrainResult(self.step, True, last_loss, last_saved or (found[-1][1] if found else None))
+        finished = self.step >= config.steps
+        if not finished:
+            log.info("the fitted learning-rate cycle ended at step %d of %d; run again for another", self.step,
+                     config.steps)
+        return TrainResult(self.step, finished, last_loss, last_saved or (found[-1][1] if found else None))
+
+    def _fit_to(self, deadline: float, steps_per_s: float) -> None:
+        seconds_left = deadline - self.clock()
+        end = time_fit.fitted_end(self.step, steps_per_s, seconds_left, self.config.steps)
+        self.time_fit = replace(self.time_fit, end=end)
+        self._set_schedule()
+        log.info("learning-rate cycle fitted to the time left (%.0f s at %.2f steps/s): it ends at step %d",
+                 seconds_left, steps_per_s, end)
 
     def _log(self, metrics: dict[str, float]) -> None:
         log.info("step %d/%d loss %.5f lr %.2e %.2f steps/s", self.step, self.config.steps, metrics["loss"],

@@ -425,6 +425,13 @@ def test_train_demo_presets_and_overrides() -> None:
     assert one_cycle.diffusion.train.restarts == () and one_cycle.diffusion.train.steps == 27000
     two = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--restarts", "100:0.5, 200:0.25"]))
     assert two.diffusion.train.restarts == ((100, 0.5), (200, 0.25))
+    # a lent GPU gives one timed run: each stage's decay is fitted to its time there, not on the CPU preset
+    assert gpu.diffusion.train.fit_to_time and gpu.vae.train.fit_to_time and gpu.decoder.train.fit_to_time
+    assert gpu.diffusion.train.lr_schedule == "cosine" and gpu.diffusion.train.learning_rate == 1e-3
+    assert not (cpu.diffusion.train.fit_to_time or cpu.vae.train.fit_to_time or cpu.decoder.train.fit_to_time)
+    fitted = build_recipe(parse_args(["--out", "x.safetensors", "--preset", "cpu", "--fit-to-time"]))
+    assert fitted.diffusion.train.fit_to_time and fitted.vae.train.fit_to_time and fitted.decoder.train.fit_to_time
+    assert not build_recipe(parse_args(["--out", "x.safetensors", "--no-fit-to-time"])).diffusion.train.fit_to_time
 
 
 @pytest.mark.parametrize("text", ["16000", "a:0.3", "16000:x", "0:0.3", "100:-1", "200:0.5,100:0.5"])

@@ -1,0 +1,76 @@
+"""Fitting the learning-rate decay to the time a run has (TrainConfig.fit_to_time).
+
+A run given a time limit cannot know beforehand how many steps it will get, so a decay planned over
+`steps` would be cut off half-way (or a constant rate would never decay). With fit_to_time, once the
+warm-up of the current cycle is done, the steps per second measured in this run set the step at which
+the cycle ends (`end`): the decay reaches 0 just before the deadline. A later run of the same work dir
+begins a new cycle at the step the last one ended at (a warm restart at refit_peak x the learning
+rate), fitted to its own time; a run that resumes inside a fitted cycle (after a crash, say) finishes
+that cycle as planned. What was fitted is saved with each checkpoint. Pure functions and a small
+record; the Trainer applies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from modules.training.config import TrainConfig
+
+MARGIN = 0.97  # share of the time left that the fitted cycle plans to use
+MIN_MEASURED_STEPS = 10  # steps of this run timed before the rate is trusted
+
+
+@dataclass(frozen=True)
+class TimeFit:
+    restarts: tuple[tuple[int, float], ...] = ()  # cycles begun by later runs, beyond config.restarts
+    end: int | None = None  # where the current cycle's decay ends; None: not fitted (yet)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"restarts": [list(r) for r in self.restarts], "end": self.end}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> TimeFit:
+        if not data:
+            return cls()
+        restarts = tuple((int(step), float(peak)) for step, peak in data.get("restarts", []))
+        end = data.get("end")
+        return cls(restarts, None if end is None else int(end))
+
+
+def schedule_config(config: TrainConfig, fit: TimeFit) -> TrainConfig:
+    """The config whose lr_lambda gives the schedule with the fitted cycles: their restarts, and the
+    last cycle ending at fit.end."""
+    return replace(config, steps=fit.end if fit.end is not None else config.steps,
+                   restarts=tuple(sorted(config.restarts + fit.restarts)))
+
+
+def last_step(config: TrainConfig, fit: TimeFit) -> int:
+    """The step this run trains up to: the fitted end of the current cycle, else config.steps."""
+    return min(config.steps, fit.end) if fit.end is not None else config.steps
+
+
+def cycle_begin(config: TrainConfig, fit: TimeFit, step: int) -> int:
+    """The step at which the cycle holding `step` began (0 for the first)."""
+    return max([0, *(at for at, _ in (*config.restarts, *fit.restarts) if at <= step)])
+
+
+def fitted_end(step: int, steps_per_s: float, seconds_left: float, limit: int) -> int:
+    """The step a cycle fitted now should end at: as far as the time left allows (with MARGIN), at
+    least one step on, at most `limit`."""
+    return max(step + 1, min(limit, step + int(steps_per_s * max(0.0, seconds_left) * MARGIN)))
+
+
+def due(config: TrainConfig, fit: TimeFit, step: int, measured_steps: int, has_deadline: bool) -> bool:
+    """Whether the current cycle should be fitted now: fit_to_time with a deadline, not fitted yet, its
+    warm-up done and enough of this run's steps timed."""
+    return (config.fit_to_time and has_deadline and fit.end is None and measured_steps >= MIN_MEASURED_STEPS
+            and step >= cycle_begin(config, fit, step) + config.warmup_steps)
+
+
+def after_resume(saved: TimeFit, step: int, config: TrainConfig) -> TimeFit:
+    """The fit a run goes on with from a checkpoint at `step`: inside a fitted cycle, that cycle; at its
+    end (with steps left), a new cycle from here, to be fitted once its warm-up is done."""
+    if saved.end is not None and step >= saved.end and step < config.steps:
+        return TimeFit((*saved.restarts, (step, config.refit_peak)), None)
+    return saved
