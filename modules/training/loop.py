@@ -276,6 +276,7 @@ class Trainer:
         last_loss: float | None = None
         last_saved: Path | None = None
         started, started_step = self.clock(), self.step
+        timed_from: tuple[float, int] | None = None  # (time, step) after the first steps (slow: set-up, autotune)
         while self.step < time_fit.last_step(config, self.time_fit):
             total: torch.Tensor | float = 0.0
             for index in range(accum):
@@ -298,9 +299,11 @@ class Trainer:
                 self.ema.update()
             self.step += 1
             window.append(total)  # type: ignore[arg-type]
-            if time_fit.due(config, self.time_fit, self.step, self.step - started_step, deadline is not None):
-                rate = (self.step - started_step) / max(1e-9, self.clock() - started)
-                self._fit_to(deadline, rate)  # type: ignore[arg-type]
+            if timed_from is None and self.step - started_step >= time_fit.SETTLE_STEPS:
+                timed_from = (self.clock(), self.step)
+            measured = self.step - timed_from[1] if timed_from else 0
+            if timed_from and time_fit.due(config, self.time_fit, self.step, measured, deadline is not None):
+                self._fit_to(deadline, measured / max(1e-9, self.clock() - timed_from[0]))  # type: ignore[arg-type]
             end = time_fit.last_step(config, self.time_fit)
             if self.step % config.checkpoint_every == 0 or self.step == end:
                 last_saved = self.save_checkpoint()  # on disk before the step is reported

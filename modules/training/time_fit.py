@@ -5,7 +5,7 @@ A run given a time limit cannot know beforehand how many steps it will get, so a
 warm-up of the current cycle is done, the steps per second measured in this run set the step at which
 the cycle ends (`end`): the decay reaches 0 just before the deadline. A later run of the same work dir
 begins a new cycle at the step the last one ended at (a warm restart at refit_peak x the learning
-rate), fitted to its own time; a run that resumes inside a fitted cycle (after a crash, say) finishes
+rate), fitted to its own time (the rate is timed from the run's SETTLE_STEPS-th step on); a run that resumes inside a fitted cycle (after a crash, say) finishes
 that cycle as planned. What was fitted is saved with each checkpoint. Pure functions and a small
 record; the Trainer applies them.
 """
@@ -18,7 +18,8 @@ from typing import Any
 from modules.training.config import TrainConfig
 
 MARGIN = 0.97  # share of the time left that the fitted cycle plans to use
-MIN_MEASURED_STEPS = 10  # steps of this run timed before the rate is trusted
+SETTLE_STEPS = 5  # a run's first steps are not timed (set-up, kernel autotuning make them slow)
+MIN_MEASURED_STEPS = 10  # steps timed after those before the rate is trusted
 
 
 @dataclass(frozen=True)

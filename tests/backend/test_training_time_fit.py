@@ -52,11 +52,12 @@ def test_a_timed_run_ends_its_decay_when_its_time_is_up_and_the_next_run_begins_
     clock = StepClock()
     trainer, lrs, loss_fn = _trainer(tmp_path, _config(), clock)
     result = trainer.run(loss_fn, deadline=clock.now + 100)
-    # fitted after 10 timed steps (the warm-up took 5) at 1 step/s with 90 s left: 10 + 0.97 x 90 steps
+    # fitted at step 15 (5 untimed steps, then 10 timed; the warm-up took 5) at 1 step/s with 85 s left:
+    # 15 + int(0.97 x 85) steps
     assert trainer.time_fit.end == 97 and result.step == 97 and not result.finished
     assert clock.now <= 1000.0 + 100, "it ended before the deadline"
-    # from step 10 on, the cosine runs from the warm-up's end (5) to 97, not to 1000
-    assert lrs[4] == pytest.approx(LR) and lrs[10] == pytest.approx(LR * 0.5 * (1 + math.cos(math.pi * 5 / 92)))
+    # from step 15 on, the cosine runs from the warm-up's end (5) to 97, not to 1000
+    assert lrs[4] == pytest.approx(LR) and lrs[16] == pytest.approx(LR * 0.5 * (1 + math.cos(math.pi * 11 / 92)))
     assert lrs[-1] < LR * 0.001, "decayed to almost nothing at the end"
     saved = checkpoints_in(tmp_path / "checkpoints")[-1][1]
     assert json.loads((saved / "progress.json").read_text())["time_fit"] == {"restarts": [], "end": 97}
@@ -65,7 +66,7 @@ def test_a_timed_run_ends_its_decay_when_its_time_is_up_and_the_next_run_begins_
     again, lrs2, loss_fn2 = _trainer(tmp_path, _config(), clock2)
     assert again.resume() == 97
     result = again.run(loss_fn2, deadline=clock2.now + 50)
-    # a new cycle from 97: warm-up to 0.3 x LR by step 102, fitted at 107 (10 steps timed): 107 + 0.97 x 40
+    # a new cycle from 97: warm-up to 0.3 x LR by step 102, fitted at 112 (5 + 10 steps): 112 + int(0.97 x 35)
     assert again.time_fit.restarts == ((97, 0.3),) and again.time_fit.end == 145 and result.step == 145
     assert lrs2[0] == pytest.approx(0.3 * LR / 5) and max(lrs2) == pytest.approx(0.3 * LR)
     assert lrs2[-1] < 0.3 * LR * 0.01
@@ -101,3 +102,17 @@ def test_without_a_time_limit_the_schedule_runs_to_its_steps(tmp_path: Path) -> 
     result = trainer.run(loss_fn)
     assert result.finished and result.step == 30 and trainer.time_fit.end is None
     assert lrs[-1] > 0 and lrs[-1] < LR * 0.01
+
+
+def test_the_rate_is_timed_after_the_slow_first_steps(tmp_path: Path) -> None:
+    """The first steps (set-up, kernel autotuning) are slow: timing them would end the cycle too early."""
+    clock = StepClock()
+    trainer, lrs, loss_fn = _trainer(tmp_path, _config(), clock)
+
+    def slow_start(ctx: StepContext) -> torch.Tensor:
+        clock.now += 29.0 if ctx.step < 5 else 0.0  # 30 s per step for the first 5, then 1 s
+        return loss_fn(ctx)
+
+    trainer.run(slow_start, deadline=clock.now + 250)
+    # fitted at step 15 at 1 step/s (not 15 steps / 160 s) with 250 - 160 = 90 s left: 15 + int(0.97 x 90)
+    assert trainer.time_fit.end == 15 + 87
