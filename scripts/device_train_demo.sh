@@ -12,8 +12,10 @@
 # The checkpoint and the logs are written before the benchmark starts, so a benchmark cut off by the
 # time limit still leaves the trained file. Environment: INIT_FROM=FILE continues from an exported
 # demo file's weights (train_demo --init-from); TRAIN_ARGS / BENCH_ARGS add options to either command;
-# WORK_DIR (default cache/demo-shapes) is the training work dir; OUT defaults to /tmp/demo-out.
+# WORK_DIR (default cache/demo-shapes) is the training work dir; OUT defaults to /tmp/demo-out;
+# BUDGET_S (default 585) is the whole script's time: the benchmark is stopped in time to pack its log.
 set -uo pipefail
+SECONDS=0
 OUT=${OUT:-/tmp/demo-out}
 WORK_DIR=${WORK_DIR:-cache/demo-shapes}
 TRAIN_S=${1:-380}
@@ -58,10 +60,17 @@ split -b 15M "$CKPT" "$OUT/demo-shapes.safetensors.part-"
 sha256sum "$CKPT"
 pack_logs
 
+left=$(( ${BUDGET_S:-585} - SECONDS - 20 ))
+if [ "$left" -lt 30 ]; then
+    echo "no time left for the benchmark (${left}s); the checkpoint and logs are in $OUT"
+    exit "$train_rc"
+fi
+echo "benchmark: up to ${left}s (${SECONDS}s of the budget used)"
 # shellcheck disable=SC2086
-python3 -m modules.demo.benchmark --ckpt "$CKPT" --json "$OUT/benchmark.json" ${BENCH_ARGS:-} 2>&1 \
+timeout -k 10 "$left" python3 -m modules.demo.benchmark --ckpt "$CKPT" --json "$OUT/benchmark.json" ${BENCH_ARGS:-} 2>&1 \
     | tee "$OUT/benchmark.log"
 bench_rc=${PIPESTATUS[0]}
+[ "$bench_rc" -eq 124 ] && echo "the benchmark ran out of time (${left}s): benchmark.log has how far it got"
 pack_logs
 rm -f "$OUT/train.log" "$OUT/benchmark.log"  # they travel in logs.tar.gz
 ls -la "$OUT"
