@@ -155,9 +155,18 @@ def _accepted(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k in params}
 
 
-def build_scheduler(sampler_name: str, scheduler: str, training: dict[str, Any]) -> Any:
-    """A fresh diffusers scheduler object (each generation gets its own; they hold state)."""
+def scheduler_class(class_name: str) -> type:
+    """The class for a diffusers scheduler name: diffusers' own, or this project's fix of it (DPM2 a)."""
+    if class_name == "KDPM2AncestralDiscreteScheduler":
+        from modules.samplers.ancestral_sigmas import stable_dpm2_ancestral_class
+
+        return stable_dpm2_ancestral_class()
     import diffusers
 
+    return getattr(diffusers, class_name)
+
+
+def build_scheduler(sampler_name: str, scheduler: str, training: dict[str, Any]) -> Any:
+    """A fresh diffusers scheduler object (each generation gets its own; they hold state)."""
     class_name, config = scheduler_config(sampler_name, scheduler, training)
-    return getattr(diffusers, class_name)(**_accepted(class_name, config))
+    return scheduler_class(class_name)(**_accepted(class_name, config))
