@@ -112,6 +112,12 @@ EN: dict[str, str] = {
                           "sampler {sampler} with the {schedule} schedule broke down at {steps} steps, or the model "
                           "overflowed in half precision. Try more steps, another sampler or schedule type, or start "
                           "with --precision fp32."),
+    "images_from_damaged_weights": ("{count} image(s) (seed: {seeds}) came out as NaN (not a number) and were not "
+                                    "saved: the checkpoint {checkpoint} holds NaN or infinite numbers in {tensors} "
+                                    "of its weight tensors as loaded in {dtype} (the first: {first}), so it cannot "
+                                    "draw anything. The file is damaged or was saved broken: download it again or "
+                                    "pick another checkpoint{hint}."),
+    "try_full_precision": ", or start with --precision fp32 in case its weights are too large for half precision",
 }
 
 

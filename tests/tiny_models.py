@@ -195,3 +195,16 @@ def declare_size(path: Path, size: str) -> None:
     with safe_open(str(path), "pt") as f:
         metadata = dict(f.metadata() or {})
     save_file(load_file(str(path)), str(path), metadata={**metadata, "modelspec.resolution": size})
+
+
+def spoil_weights(path: Path, key: str = "model.diffusion_model.out.2.weight") -> None:
+    """Put NaN into one tensor of a .safetensors checkpoint (by default the UNet's output convolution, so
+    every image comes out as NaN), the way a broken merge or a damaged download leaves a file."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(path), "pt") as f:
+        metadata = dict(f.metadata() or {})
+    tensors = load_file(str(path))
+    tensors[key] = torch.full_like(tensors[key], float("nan"))
+    save_file(tensors, str(path), metadata=metadata)

@@ -178,13 +178,26 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     if nan_retry:
         result.message += " " + msg("vae_nan_retry")
     if broken_seeds:
-        result.warnings.append(msg("images_not_finite", count=len(broken_seeds),
-                                   seeds=", ".join(map(str, broken_seeds)), sampler=params.sampler_name,
-                                   schedule=params.scheduler, steps=params.steps))
+        result.warnings.append(_broken_images_warning(model, info.name, params, broken_seeds))
         result.message += " " + result.warnings[-1]
     for notice in used_networks.notices:
         result.message += " " + notice
     return result
+
+
+def _broken_images_warning(model: LoadedModel, checkpoint: str, params: GenerationParams, seeds: list[int]) -> str:
+    """Why images came out as NaN: a checkpoint whose weights hold NaN or infinite values (looked for only
+    now: a pass over the weights) draws nothing else; otherwise the sampler or half precision broke down."""
+    import torch
+
+    found = {"count": len(seeds), "seeds": ", ".join(map(str, seeds))}
+    damaged = model.nonfinite_weights()
+    if damaged:
+        hint = msg("try_full_precision") if model.dtype in (torch.float16, torch.bfloat16) else ""
+        return msg("images_from_damaged_weights", **found, checkpoint=checkpoint, tensors=len(damaged),
+                   first=damaged[0], dtype=str(model.dtype).removeprefix("torch."), hint=hint)
+    return msg("images_not_finite", **found, sampler=params.sampler_name, schedule=params.scheduler,
+               steps=params.steps)
 
 
 def _finish(app: App, kind: str, params: GenerationParams, result: GenerationResult, save_images: bool,

@@ -57,6 +57,24 @@ class LoadedModel:
         '64x64'), or None when it does not say or says something unusable."""
         return size_from_metadata(self.extra.get("metadata") or {})
 
+    def nonfinite_weights(self) -> list[str]:
+        """Names of the weight tensors (parameters and buffers) that hold NaN or infinite values, as
+        loaded: 'unet.conv_out.weight', 'vae.…', 'text_encoder.…', 'text_encoder_2.…'. Such a model draws
+        NaN for every image. One pass over the weights (about a second for SD 1.5 on a CPU)."""
+        import itertools
+
+        import torch
+
+        parts = {"unet": self.unet, "vae": self.vae}
+        parts.update({"text_encoder" + (f"_{i + 1}" if i else ""): e for i, e in enumerate(self.text_encoders)})
+        found = []
+        with torch.no_grad():
+            for prefix, module in parts.items():
+                for name, tensor in itertools.chain(module.named_parameters(), module.named_buffers()):
+                    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                        found.append(f"{prefix}.{name}")
+        return found
+
 
 def size_from_metadata(metadata: Mapping[str, Any]) -> tuple[int, int] | None:
     """(width, height) from a checkpoint's safetensors metadata ('modelspec.resolution', e.g. '64x64'),

@@ -263,19 +263,26 @@ def test_docs_are_served_locally_with_the_schema(client: httpx.Client) -> None:
     assert client.get("/redoc").status_code == 404
 
 
-def test_images_that_come_out_as_nan_are_left_out_and_info_says_why(client: httpx.Client) -> None:
-    """diffusers 0.42's DPM2 a at 3 Karras steps on the zero-terminal-SNR schedule gives NaN latents (its
-    sigma_down underflows to 0 and the midpoint sigma becomes NaN): no black images, a warning instead."""
-    assert client.post(f"{V1}/options", json={"sd_noise_schedule": "Zero Terminal SNR"}).status_code == 200
+def test_images_that_come_out_as_nan_are_left_out_and_info_says_why(client: httpx.Client, api_server: Served) -> None:
+    """A checkpoint with NaN in its weights draws only NaN: no black images, a warning naming the file."""
+    from tests.tiny_models import spoil_weights, write_tiny_checkpoint
+
+    folder = api_server.data_dir / "models" / "Stable-diffusion"
+    broken = write_tiny_checkpoint(folder, "sd1", name="tiny-broken")
+    spoil_weights(broken)
     try:
-        r = client.post(f"{V1}/txt2img", json={"prompt": "x", "seed": 3, "steps": 3, "width": 64, "height": 64,
-                                               "batch_size": 2, "sampler_name": "DPM2 a", "scheduler": "Karras"})
+        assert client.post(f"{V1}/refresh-checkpoints").status_code == 200
+        r = client.post(f"{V1}/txt2img", json={"prompt": "x", "seed": 3, "batch_size": 2, **SMALL,
+                                               "override_settings": {"sd_model_checkpoint": "tiny-broken"}})
     finally:
-        assert client.post(f"{V1}/options", json={"sd_noise_schedule": "Default"}).status_code == 200
+        broken.unlink()
+        assert client.post(f"{V1}/refresh-checkpoints").status_code == 200
     assert r.status_code == 200, r.text
     info = json.loads(r.json()["info"])
     assert r.json()["images"] == [] and info["all_seeds"] == [] and not info["interrupted"]
     assert len(info["warnings"]) == 1 and "2 image(s) (seed: 3, 4) came out as NaN" in info["warnings"][0]
+    assert "tiny-broken.safetensors" in info["warnings"][0] and "unet.conv_out.weight" in info["warnings"][0]
+    assert client.get(f"{V1}/options").json()["sd_model_checkpoint"].startswith("tiny-a.safetensors")
 
 
 def test_override_settings_set_the_noise_schedule_for_that_request_only(client: httpx.Client) -> None:
