@@ -38,7 +38,8 @@ class App:
 
     def load_default_model(self) -> None:
         """Scan the folders and load the --ckpt file, else the checkpoint used last time, else the default
-        one; select the VAE used last time. Errors are logged, not raised."""
+        one; one that cannot be loaded gives way to the next (ModelManager.startup_order). Select the VAE
+        used last time. Errors are logged and shown in the status, not raised."""
         self.folders.scan()
         remembered = self.options.get("sd_model_checkpoint")
         preferred = str(self.settings.ckpt) if self.settings.ckpt else None
@@ -48,14 +49,11 @@ class App:
                 self.networks.vaes.select(vae)
             except UserError as e:
                 log.warning("%s", e)
-        info = self.models.default_checkpoint(preferred, remembered if isinstance(remembered, str) else None)
-        if info is None:
+        candidates = self.models.startup_order(preferred, remembered if isinstance(remembered, str) else None)
+        if not candidates:
             log.warning("no checkpoint found in %s", self.settings.checkpoint_dir)
             return
-        try:
-            self.models.load(info.title)
-        except UserError as e:
-            log.error("%s", e)
+        self.models.load_first(candidates)  # a file that cannot be loaded is skipped; the status says so
 
     def load_checkpoint(self, query: str) -> LoadedModel:
         """Switch to a checkpoint (see ModelManager.load) and remember it for the next start."""

@@ -40,6 +40,9 @@ EN: dict[str, str] = {
     ),
     "checkpoint_not_found": "No checkpoint named '{name}' in the model folders. Press Refresh, then pick one from the list.",
     "checkpoint_failed": "{reason} The previous model stays loaded.",
+    "checkpoint_failed_none_loaded": ("{reason} No checkpoint is loaded: pick another one from the Checkpoint list, "
+                                      "or put a working file into {folder} and press Refresh."),
+    "model_loaded_instead": "{failures} {loaded} It was loaded instead.",
     "checkpoint_crashed": "Could not load checkpoint '{name}' ({error}).",
     "checkpoint_no_room": "The new checkpoint does not fit on {device} ({error}); close other programs "
                           "that use the GPU and try again",

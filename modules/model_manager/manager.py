@@ -45,13 +45,58 @@ class ModelManager:
                 return found
         return (users or checkpoints or [None])[0]
 
+    def startup_order(self, preferred: str | None = None, remembered: str | None = None) -> list[CheckpointInfo]:
+        """The checkpoints to try at start, in order: default_checkpoint's choice, then the other checkpoints
+        that are not the demo model, then the demo model. A damaged or unsupported file then never leaves
+        the app without a model while another one would load."""
+        first = self.default_checkpoint(preferred, remembered)
+        if first is None:
+            return []
+        others = [c for c in self.folders.checkpoints() if c != first]
+        return [first, *(c for c in others if not c.is_demo), *(c for c in others if c.is_demo)]
+
+    def load_first(self, candidates: list[CheckpointInfo]) -> LoadedModel | None:
+        """Load the first of candidates that loads; the status names those that could not be loaded before
+        it. None (and a status saying why) when none loads."""
+        failures: list[str] = []
+        for info in candidates:
+            try:
+                model = self._load_info(info)
+            except CheckpointLoadError as e:
+                failures.append(str(e).rstrip(".") + ".")
+                self._failed(failures[-1])
+                continue
+            if failures:
+                self.status = msg("model_loaded_instead", failures=" ".join(failures), loaded=self.status)
+                log.warning(self.status)
+            return model
+        if failures:
+            self._failed(" ".join(failures))
+        return None
+
     def load(self, query: str) -> LoadedModel:
         """Load a checkpoint by title/name/hash. On failure the previous model stays loaded."""
-        from modules.model_manager.checkpoints import load_checkpoint
-
         info = self.folders.find_checkpoint(query)
         if info is None:
             raise ModelNotFound(msg("checkpoint_not_found", name=query))
+        try:
+            return self._load_info(info)
+        except CheckpointLoadError as e:
+            raise CheckpointLoadError(self._failed(str(e).rstrip(".") + ".")) from e
+
+    def _failed(self, reason: str) -> str:
+        """The status after a failed load: the reason and what the app has now."""
+        if self.current is not None:
+            self.status = msg("checkpoint_failed", reason=reason)
+        else:
+            self.status = msg("checkpoint_failed_none_loaded", reason=reason, folder=self.folders.checkpoint_dirs[0])
+        log.error(self.status)
+        return self.status
+
+    def _load_info(self, info: CheckpointInfo) -> LoadedModel:
+        """Load one checkpoint and make it current; CheckpointLoadError(reason) when it cannot be loaded."""
+        from modules.model_manager.checkpoints import load_checkpoint
+
         with self._lock:
             if self.current is not None and self.current_info == info:
                 return self.current
@@ -65,15 +110,12 @@ class ModelManager:
                                         vae_dtype=self.plan.vae_dtype)
                 if swap:
                     self._swap_in(model)
-            except CheckpointLoadError as e:
-                self.status = msg("checkpoint_failed", reason=str(e).rstrip(".") + ".")
-                log.error(self.status)
-                raise CheckpointLoadError(self.status) from e
+            except CheckpointLoadError:
+                raise
             except Exception as e:  # noqa: BLE001 - any failure must leave the app usable
-                reason = msg("checkpoint_crashed", name=info.name, error=f"{type(e).__name__}: {e}")
-                self.status = msg("checkpoint_failed", reason=reason)
                 log.exception("loading %s failed", info.path)
-                raise CheckpointLoadError(self.status) from e
+                raise CheckpointLoadError(msg("checkpoint_crashed", name=info.name,
+                                              error=f"{type(e).__name__}: {e}")) from e
             self.current, self.current_info = model, info
             self.status = msg("model_loaded", name=info.name, arch=model.arch, seconds=time.monotonic() - start)
             log.info(self.status)

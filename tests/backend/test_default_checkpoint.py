@@ -93,3 +93,65 @@ def test_the_shipped_demo_model_is_listed_when_the_data_dir_is_elsewhere(tmp_pat
     own_copy = write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=DEMO_NAME, seed=2)
     names = [(c.name, c.path) for c in app.folders.scan()]
     assert (DEMO_CHECKPOINT, own_copy) in names and (DEMO_CHECKPOINT, shipped) not in names
+
+
+def _damaged(folder: Path, name: str) -> Path:
+    """A checkpoint cut off after its first 4 KiB, as an interrupted download leaves it."""
+    path = write_tiny_checkpoint(folder, "sd1", name=name, seed=3)
+    path.write_bytes(path.read_bytes()[:4096])
+    return path
+
+
+def test_a_damaged_default_checkpoint_gives_way_to_the_next_one_that_loads(tmp_path: Path) -> None:
+    """The first checkpoint (by name, or the one used last time) cannot be read: the app must not start
+    without a model while another one would load, and the status line must say what happened."""
+    settings = _settings(tmp_path)
+    _damaged(settings.checkpoint_dir, "aaa-broken")
+    write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=DEMO_NAME)
+    write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name="zzz-good", seed=1)
+    app = build_app(settings)
+    app.folders.scan()
+    assert [c.name for c in app.models.startup_order()] == [
+        "aaa-broken.safetensors", "zzz-good.safetensors", DEMO_CHECKPOINT]
+    app.load_default_model()
+    assert app.models.require()[1].name == "zzz-good.safetensors"  # a user checkpoint before the demo
+    status = app.models.status
+    assert "Cannot load 'aaa-broken.safetensors'" in status and "Loaded zzz-good.safetensors" in status
+    assert status.endswith("It was loaded instead.") and "previous model" not in status
+    assert app.options.get("sd_model_checkpoint") in (None, "")  # nothing chosen by the user is overwritten
+
+
+def test_when_only_the_demo_model_loads_it_is_used(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    _damaged(settings.checkpoint_dir, "mine")
+    write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name=DEMO_NAME)
+    app = build_app(settings)
+    app.load_default_model()
+    assert app.models.require()[1].is_demo
+    assert "Cannot load 'mine.safetensors'" in app.models.status and "instead" in app.models.status
+
+
+def test_when_nothing_loads_the_status_says_so_instead_of_a_previous_model(tmp_path: Path) -> None:
+    import pytest
+
+    from modules.errors import CheckpointLoadError, ModelNotFound
+
+    settings = _settings(tmp_path)
+    _damaged(settings.checkpoint_dir, "one")
+    _damaged(settings.checkpoint_dir, "two")
+    app = build_app(settings)
+    app.load_default_model()
+    status = app.models.status
+    assert "Cannot load 'one.safetensors'" in status and "Cannot load 'two.safetensors'" in status
+    assert "previous model" not in status and "No checkpoint is loaded" in status
+    assert str(settings.checkpoint_dir) in status
+    with pytest.raises(ModelNotFound):
+        app.models.require()
+    with pytest.raises(CheckpointLoadError, match="No checkpoint is loaded"):  # picking one by hand: the same
+        app.load_checkpoint("one.safetensors")
+    good = write_tiny_checkpoint(settings.checkpoint_dir, "sd1", name="three")
+    app.folders.scan()
+    app.load_checkpoint(good.name)
+    with pytest.raises(CheckpointLoadError, match="The previous model stays loaded"):
+        app.load_checkpoint("two.safetensors")
+    assert app.models.require()[1].name == "three.safetensors"
