@@ -53,7 +53,7 @@ SAMPLERS: tuple[SamplerSpec, ...] = (
     SamplerSpec("DPM++ 3M SDE", "DPMSolverMultistepScheduler", ("k_dpmpp_3m_sde",),
                 {"algorithm_type": "sde-dpmsolver++", "solver_order": 3}, "Exponential", stochastic=True),
     SamplerSpec("Euler a", "EulerAncestralDiscreteScheduler", ("k_euler_a", "k_euler_ancestral"),
-                {"timestep_spacing": "linspace"}, None, schedulable=False, stochastic=True),
+                {"timestep_spacing": "linspace"}, None, stochastic=True),
     SamplerSpec("Euler", "EulerDiscreteScheduler", ("k_euler",), {"timestep_spacing": "linspace"}),
     SamplerSpec("LMS", "LMSDiscreteScheduler", ("k_lms",), {"timestep_spacing": "linspace"}),
     SamplerSpec("Heun", "HeunDiscreteScheduler", ("k_heun",), {"timestep_spacing": "linspace"}),
@@ -145,22 +145,33 @@ def scheduler_config(sampler_name: str, scheduler: str, training: dict[str, Any]
     return sampler.scheduler_class, config
 
 
-def _accepted(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
-    """Drop options the scheduler class does not take (e.g. spacing on single-step DPM-Solver)."""
+def _accepted(cls: type, config: dict[str, Any]) -> dict[str, Any]:
+    """Drop options the scheduler class does not take (e.g. spacing on single-step DPM-Solver); a subclass
+    whose __init__ passes **kwargs on also takes its parent's."""
     import inspect
 
-    import diffusers
-
-    params = inspect.signature(getattr(diffusers, class_name).__init__).parameters
+    params: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        signature = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        params |= {p.name for p in signature if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind == p.VAR_KEYWORD for p in signature):
+            break
     return {k: v for k, v in config.items() if k in params}
 
 
 def scheduler_class(class_name: str) -> type:
-    """The class for a diffusers scheduler name: diffusers' own, or this project's fix of it (DPM2 a)."""
+    """The class for a diffusers scheduler name: diffusers' own, or this project's fix of it (DPM2 a's
+    step sizes, Euler a's schedule types)."""
     if class_name == "KDPM2AncestralDiscreteScheduler":
         from modules.samplers.ancestral_sigmas import stable_dpm2_ancestral_class
 
         return stable_dpm2_ancestral_class()
+    if class_name == "EulerAncestralDiscreteScheduler":
+        from modules.samplers.euler_ancestral import euler_ancestral_class
+
+        return euler_ancestral_class()
     import diffusers
 
     return getattr(diffusers, class_name)
@@ -169,4 +180,5 @@ def scheduler_class(class_name: str) -> type:
 def build_scheduler(sampler_name: str, scheduler: str, training: dict[str, Any]) -> Any:
     """A fresh diffusers scheduler object (each generation gets its own; they hold state)."""
     class_name, config = scheduler_config(sampler_name, scheduler, training)
-    return scheduler_class(class_name)(**_accepted(class_name, config))
+    cls = scheduler_class(class_name)
+    return cls(**_accepted(cls, config))

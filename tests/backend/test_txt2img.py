@@ -232,3 +232,25 @@ def test_a_checkpoint_with_nan_weights_is_named_as_the_cause(make_app) -> None: 
     model.dtype = torch.float16  # loaded in half precision, weights may also have overflowed: say so
     params = Txt2ImgParams(prompt="x", **SMALL)
     assert "--precision fp32" in _broken_images_warning(model, "tiny-sd1.safetensors", params, [1])
+
+
+def test_euler_a_draws_on_the_schedule_type_its_infotext_names(sd1_app) -> None:  # noqa: ANN001
+    """diffusers' Euler a has no Karras or Exponential schedule: it used to run evenly spaced steps whatever
+    the choice, while the infotext said Karras. Now each choice gives its own picture, the same every time."""
+    from modules.generation.img2img import run_img2img
+    from modules.generation.params import Img2ImgParams
+
+    def draw(schedule: str) -> tuple[np.ndarray, str]:
+        result = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=3, sampler_name="Euler a", scheduler=schedule,
+                                                    **{**SMALL, "steps": 6}))
+        return _pixels(result.images[0]), result.infotexts[0]
+
+    pictures = {schedule: draw(schedule) for schedule in ("Uniform", "Karras", "Exponential")}
+    assert "Sampler: Euler a, Schedule type: Karras," in pictures["Karras"][1]
+    for one, other in (("Uniform", "Karras"), ("Uniform", "Exponential"), ("Karras", "Exponential")):
+        assert np.abs(pictures[one][0] - pictures[other][0]).mean() > 1, (one, other)
+    assert np.array_equal(draw("Karras")[0], pictures["Karras"][0])
+    init = Image.fromarray(pictures["Karras"][0].astype(np.uint8))
+    redrawn = run_img2img(sd1_app, Img2ImgParams(prompt="x", init_images=(init,), seed=3, sampler_name="Euler a",
+                                                 scheduler="Karras", denoising_strength=0.5, **SMALL))
+    assert len(redrawn.images) == 1 and not redrawn.warnings
