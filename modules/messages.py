@@ -33,6 +33,13 @@ EN: dict[str, str] = {
     "style_saved": "Saved style '{name}' to {path}.",
     "style_deleted": "Deleted style '{name}'.",
     "style_not_found": "There is no style named '{name}'.",
+    # hover text and accessible names of the icon buttons (modules/ui/hints.py), by element id suffix
+    "hint_refresh_sd_model_checkpoint": "Read the checkpoint folders again (after adding or removing files)",
+    "hint_extra_networks_refresh": "Read the embedding, LoRA and hypernetwork folders again",
+    "hint_random_seed": "Random seed (-1): a new seed for every generation",
+    "hint_reuse_seed": "Reuse the seed of the selected image",
+    "hint_style_apply": "Write the selected styles into the prompts and clear the selection",
+    "hint_styles_refresh": "Read the styles file again",
     # models
     "no_checkpoint": (
         "No checkpoint is loaded. Put a .safetensors or .ckpt file (or a diffusers folder) into "

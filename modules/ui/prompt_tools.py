@@ -25,9 +25,12 @@ JS_DIR = Path(__file__).parent / "javascript"
 
 
 def page_head() -> str:
-    """<script> tags for the page's <head>: the files in javascript/, inline (nothing fetched)."""
+    """<script> tags for the page's <head>: the icon buttons' hints (modules/ui/hints.py), then the files in
+    javascript/, inline (nothing fetched)."""
+    from modules.ui.hints import hints_script
+
     scripts = [path.read_text(encoding="utf-8") for path in sorted(JS_DIR.glob("*.js"))]
-    return "".join(f"<script>\n{script}\n</script>\n" for script in scripts)
+    return hints_script() + "".join(f"<script>\n{script}\n</script>\n" for script in scripts)
 
 
 def token_counter_html(used: int, limit: int) -> str:

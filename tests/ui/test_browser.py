@@ -34,6 +34,8 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
+from modules.messages import msg
+
 pytestmark = pytest.mark.browser
 
 PROMPT = "a lighthouse on a cliff at dusk"
@@ -165,6 +167,11 @@ def test_page_generates_locally_and_server_makes_no_outbound_connection(guarded_
 
     expect(page.locator("#sd_model_status")).to_contain_text("Loaded tiny-sd1", timeout=60_000)
     expect(page.locator("#setting_sd_model_checkpoint input")).to_have_value(re.compile(r"^tiny-sd1\.safetensors \["))
+    # icon-only buttons carry a hover text and an accessible name (modules/ui/hints.py)
+    for button, hint in (("#refresh_sd_model_checkpoint", "hint_refresh_sd_model_checkpoint"),
+                         ("#txt2img_random_seed", "hint_random_seed"), ("#txt2img_reuse_seed", "hint_reuse_seed")):
+        expect(page.locator(button)).to_have_attribute("title", msg(hint))
+        expect(page.locator(button)).to_have_attribute("aria-label", msg(hint))
     page.locator("#txt2img_prompt textarea").fill(PROMPT)
     _set_number(page, "txt2img_width", 64)
     _set_number(page, "txt2img_height", 64)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from modules.messages import msg
 from tests.ui.test_browser import _set_number, guarded_server  # noqa: F401 - the served app fixture
 
 pytestmark = pytest.mark.browser
@@ -34,6 +35,8 @@ def test_img2img_and_inpaint_in_the_page(guarded_server, browser_page, tmp_path:
     expect(page.locator("#sd_model_status")).to_contain_text("Loaded tiny-sd1", timeout=60_000)
 
     page.locator("#tab_img2img-button").click()
+    # buttons that appear when the tab is first shown get their hover text too (javascript/hints.js)
+    expect(page.locator("#img2img_reuse_seed")).to_have_attribute("title", msg("hint_reuse_seed"))
     page.locator("#img2img_prompt textarea").fill("a castle in fog")
     page.locator("#img2img_image input[type=file]").set_input_files(str(source))
     expect(page.locator("#img2img_image img").first).to_be_visible(timeout=10_000)

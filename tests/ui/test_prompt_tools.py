@@ -95,7 +95,8 @@ def test_edit_save_and_delete_styles(page) -> None:  # noqa: ANN001
 
 def test_page_head_inlines_the_scripts_without_network() -> None:
     head = page_head()
-    assert head.count("<script>") == len(list(JS_DIR.glob("*.js"))) >= 1
+    assert head.count("<script>") == len(list(JS_DIR.glob("*.js"))) + 1 >= 2  # + the button hints' data
+    assert "window.sdButtonHints = {" in head and '"random_seed": "Random seed (-1)' in head
     assert "http" not in head and "import(" not in head and " src=" not in head
 
 
