@@ -127,6 +127,8 @@ EN: dict[str, str] = {
                                     "of its weight tensors as loaded in {dtype} (the first: {first}), so it cannot "
                                     "draw anything. The file is damaged or was saved broken: download it again or "
                                     "pick another checkpoint{hint}."),
+    "schedule_ignored": ("{sampler} has no {schedule} schedule type in this program: it ran on its own "
+                         "timesteps (Automatic), though the image's parameters name {schedule}."),
     "try_full_precision": ", or start with --precision fp32 in case its weights are too large for half precision",
 }
 

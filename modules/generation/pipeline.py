@@ -100,7 +100,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     from modules.networks.activation import networks_applied
     from modules.prompt_parser import strip_comments
     from modules.samplers.noise_schedule import automatic_schedule, noise_schedule_label, with_noise_schedule
-    from modules.samplers.registry import build_scheduler
+    from modules.samplers.registry import build_scheduler, schedule_ignored
 
     params.validate()
     model, info = app.models.require()
@@ -182,6 +182,8 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
         result.message += " " + result.warnings[-1]
     for notice in used_networks.notices:
         result.message += " " + notice
+    if schedule_ignored(params.sampler_name, params.scheduler):
+        result.message += " " + msg("schedule_ignored", sampler=params.sampler_name, schedule=params.scheduler)
     return result
 
 

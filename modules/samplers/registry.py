@@ -145,6 +145,14 @@ def scheduler_config(sampler_name: str, scheduler: str, training: dict[str, Any]
     return sampler.scheduler_class, config
 
 
+def schedule_ignored(sampler_name: str, scheduler: str) -> bool:
+    """Whether the sampler runs on its own timesteps instead of this sigma schedule (DDIM or LCM with Karras
+    or Exponential: diffusers has no sigma schedules for them)."""
+    sampler = find_sampler(sampler_name)
+    schedule = resolve_schedule(sampler_name, scheduler)
+    return not sampler.schedulable and bool(schedule.config) and "timestep_spacing" not in schedule.config
+
+
 def _accepted(cls: type, config: dict[str, Any]) -> dict[str, Any]:
     """Drop options the scheduler class does not take (e.g. spacing on single-step DPM-Solver); a subclass
     whose __init__ passes **kwargs on also takes its parent's."""

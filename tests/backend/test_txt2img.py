@@ -254,3 +254,11 @@ def test_euler_a_draws_on_the_schedule_type_its_infotext_names(sd1_app) -> None:
     redrawn = run_img2img(sd1_app, Img2ImgParams(prompt="x", init_images=(init,), seed=3, sampler_name="Euler a",
                                                  scheduler="Karras", denoising_strength=0.5, **SMALL))
     assert len(redrawn.images) == 1 and not redrawn.warnings
+
+
+def test_a_schedule_type_the_sampler_cannot_take_is_named_in_the_message(sd1_app) -> None:  # noqa: ANN001
+    ignored = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=2, sampler_name="DDIM", scheduler="Karras", **SMALL))
+    plain = run_txt2img(sd1_app, Txt2ImgParams(prompt="x", seed=2, sampler_name="DDIM", **SMALL))
+    assert "DDIM has no Karras schedule type in this program" in ignored.message
+    assert np.array_equal(_pixels(ignored.images[0]), _pixels(plain.images[0]))  # what the message says
+    assert "schedule type in this program" not in plain.message

@@ -69,3 +69,11 @@ def test_legacy_names_split_off_the_schedule() -> None:
     assert registry.split_legacy_name("DPM++ 2M Karras") == ("DPM++ 2M", "Karras")
     assert registry.split_legacy_name("DPM++ SDE Karras") == ("DPM++ SDE", "Karras")
     assert registry.split_legacy_name("Euler a") == ("Euler a", "Automatic")
+
+
+def test_samplers_without_sigma_schedules_are_known() -> None:
+    assert registry.schedule_ignored("DDIM", "Karras") and registry.schedule_ignored("LCM", "Exponential")
+    assert not registry.schedule_ignored("DDIM", "Automatic") and not registry.schedule_ignored("DDIM", "SGM Uniform")
+    assert not registry.schedule_ignored("DDIM", "Uniform")  # a spacing, which DDIM takes
+    assert not any(registry.schedule_ignored(name, schedule) for name in ("Euler a", "Euler", "DPM2 a", "DPM++ 2M")
+                   for schedule in ("Karras", "Exponential"))
