@@ -64,7 +64,7 @@ class ModelManager:
                 model = self._load_info(info)
             except CheckpointLoadError as e:
                 failures.append(str(e).rstrip(".") + ".")
-                self._failed(failures[-1])
+                log.error("%s", failures[-1])
                 continue
             if failures:
                 self.status = msg("model_loaded_instead", failures=" ".join(failures), loaded=self.status)
