@@ -27,7 +27,8 @@ def ancestral_sigmas(sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
 
     sigmas is a schedule ending in 0 (as diffusers lays it out, one entry per step plus the final 0); entry
     i of each result belongs to the step that starts at sigmas[i], the last one to the step past the end
-    (all 0). The midpoint is the geometric mean of s and sigma_down (with eta 1 that is next itself). The midpoint of the last real step is 0 as in diffusers: that step is a plain Euler step to 0.
+    (all 0). The midpoint is the geometric mean of s and sigma_down (with eta 1 that is next itself); that
+    of the last real step is 0 as in diffusers: that step is a plain Euler step to 0.
     """
     start = np.asarray(sigmas, dtype=np.float64)
     following = np.append(start[1:], 0.0)
