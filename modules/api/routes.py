@@ -183,7 +183,7 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
     def schedulers() -> list[dict[str, Any]]:
         from modules.samplers.registry import SCHEDULES
 
-        return [{"name": s.name, "label": s.label, "aliases": list(s.aliases) or None, "default_rho": -1,
+        return [{"name": s.name, "label": s.label, "aliases": list(s.aliases) or None, "default_rho": s.default_rho,
                  "need_inner_model": False} for s in SCHEDULES]
 
     @router.get("/upscalers", response_model=list[UpscalerItem], tags=["models"])

@@ -20,6 +20,7 @@ class ScheduleSpec:
     name: str  # API name ("karras")
     aliases: tuple[str, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)  # diffusers config overrides
+    default_rho: float = -1  # the rho of its sigma formula, as the API lists it (-1: none)
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class SamplerSpec:
 SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec("Automatic", "automatic"),
     ScheduleSpec("Uniform", "uniform", config={"timestep_spacing": "linspace"}),
-    ScheduleSpec("Karras", "karras", config={"use_karras_sigmas": True}),
+    ScheduleSpec("Karras", "karras", config={"use_karras_sigmas": True}, default_rho=7.0),
     ScheduleSpec("Exponential", "exponential", config={"use_exponential_sigmas": True}),
     ScheduleSpec("SGM Uniform", "sgm_uniform", aliases=("SGMUniform",), config={"timestep_spacing": "trailing"}),
 )

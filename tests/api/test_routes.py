@@ -86,6 +86,8 @@ def test_model_and_list_routes_have_a1111_shapes(client: httpx.Client, api_serve
     assert {"name": "Euler a", "aliases": ["k_euler_a", "k_euler_ancestral"], "options": {}} in samplers
     schedulers = client.get(f"{V1}/schedulers").json()
     assert {s["label"] for s in schedulers} >= {"Automatic", "Karras", "Exponential"}
+    rho = {s["label"]: s["default_rho"] for s in schedulers}
+    assert rho["Karras"] == 7.0 and rho["Exponential"] == rho["Uniform"] == -1, "A1111's values"
     assert client.get(f"{V1}/upscalers").json() == []
     assert client.get(f"{V1}/loras").json() == [{"name": "ink", "alias": "ink-style", "path": str(
         data / "models" / "Lora" / "ink.safetensors"), "metadata": {"ss_output_name": "ink-style"}}]
