@@ -66,6 +66,10 @@ EN: dict[str, str] = {
     "paste_vae_missing": "The parameters name the VAE '{name}', which is not in the VAE folder; the current VAE stays.",
     "paste_empty": "Paste generation parameters (an image's infotext) into the prompt box first, then press ↙️.",
     "paste_done": "Generation parameters read from the prompt box.",
+    "paste_overrides": ("They also record a setting, kept in Override settings for this tab's next generations "
+                        "(remove it there to use your own): {labels}."),
+    "override_unknown_value": "The parameters' '{name}: {value}' is not a value this version knows ({choices}); left out.",
+    "override_unknown_label": "Override settings: '{label}' is not a setting this version can override ({keys}).",
     "unexpected_error": "Generation failed: {error}. The app is still running; check the parameters and try again.",
     # web UI
     "bad_number": "{field} must be a number (got '{value}').",

@@ -149,11 +149,19 @@ class ProcessingCommon(ApiModel):
         return not (self.infotext and "Size-1" in parse_infotext(self.infotext))
 
     def run_options(self) -> dict[str, Any]:
-        """override_settings' values of RUN_OPTIONS (sd_noise_schedule), for this request's run only."""
+        """Values of RUN_OPTIONS (sd_noise_schedule) for this request's run only: override_settings' own,
+        else the settings its infotext records ("Noise Schedule: ...", as A1111's apply_infotext does)."""
+        from modules.generation.infotext import parse_infotext
+        from modules.generation.override_settings import overrides_in_infotext
         from modules.options import RUN_OPTIONS
 
+        options: dict[str, Any] = {}
+        if self.infotext:
+            recorded, _unknown = overrides_in_infotext(parse_infotext(self.infotext))
+            options.update({o.option: o.value for o in recorded})
         overrides = self.override_settings or {}
-        return {key: overrides[key] for key in RUN_OPTIONS if key in overrides}
+        options.update({key: overrides[key] for key in RUN_OPTIONS if key in overrides})
+        return options
 
     def checkpoint_override(self) -> str | None:
         value = (self.override_settings or {}).get("sd_model_checkpoint")

@@ -107,11 +107,14 @@ def img2img(app: App, params: Img2ImgParams, progress: Progress, hooks: Hooks | 
                     options=options)
 
 
-def submit_img2img(app: App, params: Img2ImgParams, owner: str = "", hooks: Hooks | None = None) -> Job[GenerationResult]:
-    """Queue img2img in the app's job queue; returns the Job (its own progress, position, Interrupt) at once."""
-    return app.jobs.submit("img2img", lambda progress: img2img(app, params, progress, hooks), owner=owner)
+def submit_img2img(app: App, params: Img2ImgParams, owner: str = "", hooks: Hooks | None = None,
+                   options: Mapping[str, Any] | None = None) -> Job[GenerationResult]:
+    """Queue img2img in the app's job queue; returns the Job (its own progress, position, Interrupt) at once.
+    options: run options for this job only (the UI's Override settings)."""
+    return app.jobs.submit("img2img", lambda progress: img2img(app, params, progress, hooks, options=options), owner=owner)
 
 
-def run_img2img(app: App, params: Img2ImgParams, hooks: Hooks | None = None, owner: str = "") -> GenerationResult:
+def run_img2img(app: App, params: Img2ImgParams, hooks: Hooks | None = None, owner: str = "",
+                options: Mapping[str, Any] | None = None) -> GenerationResult:
     """img2img through the app's job queue: waits for its turn and for the result."""
-    return submit_img2img(app, params, owner, hooks).result()
+    return submit_img2img(app, params, owner, hooks, options).result()

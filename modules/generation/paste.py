@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from modules.generation.infotext import params_from_infotext, parse_infotext
+from modules.generation.override_settings import INFOTEXT_SETTINGS, Override, differing, overrides_in_infotext
 from modules.generation.params import GenerationParams, Img2ImgParams
 
 if TYPE_CHECKING:
@@ -17,11 +18,14 @@ class PastedInfotext:
     params: GenerationParams  # of base's class: Img2ImgParams also get img2img's keys (Denoising strength, ...)
     vae: str | None  # local VAE choice matching the infotext's 'VAE'/'VAE hash', None when not recorded/not here
     notes: list[str]
+    # settings it records that differ from those in effect (A1111's "Override settings")
+    overrides: list[Override] = field(default_factory=list)
 
 
 def read_infotext(app: App, text: str, base: GenerationParams | None = None) -> PastedInfotext:
     """Parameters from an infotext (unrecorded fields from base), with A1111's paste conveniences:
-    <lora:name:…> tags pointed at the local file with the recorded hash, and the recorded VAE looked up."""
+    <lora:name:…> tags pointed at the local file with the recorded hash, the recorded VAE looked up,
+    and the settings it records that differ from the ones in effect as overrides."""
     from modules.messages import msg
 
     if isinstance(base, Img2ImgParams):
@@ -41,4 +45,19 @@ def read_infotext(app: App, text: str, base: GenerationParams | None = None) -> 
         vae = app.networks.vaes.choice_from_infotext(text)
         if vae is None:
             notes.append(msg("paste_vae_missing", name=info["VAE"]))
-    return PastedInfotext(params=params, vae=vae, notes=notes)
+    recorded, unknown = overrides_in_infotext(info)
+    notes.extend(unknown)
+    return PastedInfotext(params=params, vae=vae, notes=notes, overrides=differing(recorded, settings_in_effect(app)))
+
+
+def settings_in_effect(app: App) -> dict[str, Any]:
+    """Values of the overridable settings (INFOTEXT_SETTINGS) as the loaded model samples with them: a
+    checkpoint whose file says it was trained on zero terminal SNR is sampled on it under "Default" too,
+    so pasting its own infotext needs no override."""
+    from modules.samplers.noise_schedule import ZERO_TERMINAL_SNR, noise_schedule_label
+
+    values = {option: app.options.get(option) for option in INFOTEXT_SETTINGS.values()}
+    model = app.models.current
+    if model is not None and noise_schedule_label(model.scheduler_config) == ZERO_TERMINAL_SNR:
+        values["sd_noise_schedule"] = ZERO_TERMINAL_SNR
+    return values

@@ -69,11 +69,14 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
                     options=options)
 
 
-def submit_txt2img(app: App, params: Txt2ImgParams, owner: str = "", hooks: Hooks | None = None) -> Job[GenerationResult]:
-    """Queue txt2img in the app's job queue; returns the Job (its own progress, position, Interrupt) at once."""
-    return app.jobs.submit("txt2img", lambda progress: txt2img(app, params, progress, hooks), owner=owner)
+def submit_txt2img(app: App, params: Txt2ImgParams, owner: str = "", hooks: Hooks | None = None,
+                   options: Mapping[str, Any] | None = None) -> Job[GenerationResult]:
+    """Queue txt2img in the app's job queue; returns the Job (its own progress, position, Interrupt) at once.
+    options: run options for this job only (the UI's Override settings)."""
+    return app.jobs.submit("txt2img", lambda progress: txt2img(app, params, progress, hooks, options=options), owner=owner)
 
 
-def run_txt2img(app: App, params: Txt2ImgParams, hooks: Hooks | None = None, owner: str = "") -> GenerationResult:
+def run_txt2img(app: App, params: Txt2ImgParams, hooks: Hooks | None = None, owner: str = "",
+                options: Mapping[str, Any] | None = None) -> GenerationResult:
     """txt2img through the app's job queue: waits for its turn and for the result."""
-    return submit_txt2img(app, params, owner, hooks).result()
+    return submit_txt2img(app, params, owner, hooks, options).result()

@@ -30,7 +30,7 @@ def build_ui(app: App) -> Any:
             with gr.Tab("img2img", id="img2img", elem_id="tab_img2img"):
                 img2img = build_img2img_tab(app)
         for name, tab in (("txt2img", txt2img), ("img2img", img2img)):
-            wire_paste(app, name, tab.row.paste, tab.binding, row.vae, tab.panel.message)
+            wire_paste(app, name, tab.row.paste, tab.binding, row.vae, tab.panel.message, tab.overrides)
         wire_send_to(app, txt2img, img2img, tabs)
         default = Txt2ImgParams()
         sizes = [tab.binding.components[name] for tab in (txt2img, img2img) for name in ("width", "height")]

@@ -128,6 +128,20 @@ def build_clip_rows(tab: str, binding: ParamBinding[Any], defaults: GenerationPa
                                              elem_id=f"{tab}_emphasis", scale=2))
 
 
+def build_override_settings(tab: str) -> Any:
+    """A1111's "Override settings" box: hidden until ↙️ or a send button reads an infotext that records a
+    setting (such as "Noise Schedule: Zero Terminal SNR") other than the one in effect; the tab's
+    generations then run with the values left in it (read by override_settings.options_from_labels)."""
+    return gr.Dropdown([], value=[], multiselect=True, label="Override settings", visible=False,
+                       elem_id=f"{tab}_override_settings", info="settings read from pasted parameters, "
+                       "for this tab's generations only; remove one to use your own setting")
+
+
+def override_settings_update(labels: list[str]) -> Any:
+    """The Override settings box showing labels (all chosen), hidden when there are none."""
+    return gr.update(choices=labels, value=labels, visible=bool(labels))
+
+
 def build_result_panel(tab: str, send_buttons: bool = False) -> ResultPanel:
     """The results column's contents (inside the caller's Column)."""
     progress = gr.HTML("", elem_id=f"{tab}_progress", elem_classes=["sd-progress-box"], padding=False)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from modules.errors import UserError
+from modules.generation.override_settings import options_from_labels
 from modules.generation.params import MASKED_CONTENT, MAX_MASK_BLUR, MAX_PADDING, RESIZE_MODES, Img2ImgParams
 from modules.ui.binding import Choices, ParamBinding
 from modules.ui.generation_panel import (
@@ -21,6 +22,7 @@ from modules.ui.generation_panel import (
     SeedControls,
     build_cfg,
     build_clip_rows,
+    build_override_settings,
     build_prompt_row,
     build_result_panel,
     build_sampler_rows,
@@ -62,6 +64,7 @@ class Img2ImgTab:
     seeds: SeedControls
     panel: ResultPanel
     inputs: ImageInputs
+    overrides: Any  # the Override settings box
 
 
 def _build_image_inputs() -> tuple[Any, dict[str, Any], Any, Any, Any, Any]:
@@ -118,12 +121,13 @@ def _build_components(styles: list[str]) -> Img2ImgTab:
                                                          elem_id=f"{TAB}_denoising_strength"))
             seeds = build_seed_row(TAB, binding, DEFAULTS)
             build_clip_rows(TAB, binding, DEFAULTS)
+            overrides = build_override_settings(TAB)
             controls = _build_inpaint_controls(binding)
         with gr.Column(scale=1, min_width=320, elem_id=f"{TAB}_results"):
             panel = build_result_panel(TAB)
     inputs = ImageInputs(mode=gr.State(MODES[0]), mode_tabs=mode_tabs, sub_tabs=sub_tabs, image=image, editor=editor,
                          upload_image=upload_image, upload_mask=upload_mask, inpaint_controls=controls)
-    return Img2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel, inputs=inputs)
+    return Img2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel, inputs=inputs, overrides=overrides)
 
 
 def img2img_params(binding: ParamBinding[Img2ImgParams], fields: dict[str, Any], mode: str, image: Any, editor: Any,
@@ -160,7 +164,9 @@ def build_img2img_tab(app: App) -> Img2ImgTab:
     def generate(request: gr.Request | None = None, **fields: Any):  # noqa: ANN202 - yields {component: value}
         selected_styles = fields.pop("styles", None)
         chosen = {name: fields.pop(name, None) for name in images}
+        override_labels = fields.pop("override_settings", None)
         try:
+            options = options_from_labels(override_labels)
             params = img2img_params(binding, fields, chosen["mode"] or MODES[0], chosen["init_image"],
                                     chosen["editor"], chosen["upload_image"], chosen["upload_mask"])
             if selected_styles:
@@ -170,10 +176,11 @@ def build_img2img_tab(app: App) -> Img2ImgTab:
         except UserError as e:
             yield error_update(panel, str(e))
             return
-        job = img2img_module.submit_img2img(app, params, owner=session_owner(request))
+        job = img2img_module.submit_img2img(app, params, owner=session_owner(request), options=options)
         yield from stream_job(app, job, panel, TAB)
 
-    tab.row.generate.click(generate, inputs_kwargs={**binding.inputs(), "styles": tools.styles, **images},
+    inputs_kwargs = {**binding.inputs(), "styles": tools.styles, "override_settings": tab.overrides, **images}
+    tab.row.generate.click(generate, inputs_kwargs=inputs_kwargs,
                            outputs=panel.outputs(), show_progress="hidden", concurrency_limit=None,
                            api_name=TAB, api_visibility="private")
     for mode, sub_tab in inputs.sub_tabs.items():

@@ -40,11 +40,12 @@ def wire_send_to(app: App, source: Txt2ImgTab, target: Img2ImgTab, tabs: Any) ->
     import gradio as gr
 
     from modules.generation.paste import read_infotext
+    from modules.ui.generation_panel import override_settings_update
     from modules.ui.img2img_tab import set_mode
 
     binding, inputs = target.binding, target.inputs
     outputs = [*binding.components.values(), inputs.image, inputs.editor, tabs, inputs.mode_tabs, inputs.mode,
-               inputs.inpaint_controls, target.panel.message, source.panel.message]
+               inputs.inpaint_controls, target.overrides, target.panel.message, source.panel.message]
 
     def sender(mode: str) -> Any:
         def send(gen_info: dict[str, Any], selected: int, **values: Any) -> dict[Any, Any]:
@@ -61,11 +62,12 @@ def wire_send_to(app: App, source: Txt2ImgTab, target: Img2ImgTab, tabs: Any) ->
                 base = binding.params(values)
             except UserError:
                 base = binding.params_type()
-            params = read_infotext(app, selected_item(gen_info, selected, "infotexts") or "", base).params
+            pasted = read_infotext(app, selected_item(gen_info, selected, "infotexts") or "", base)
             mode_state, visibility = set_mode(mode)
             picture = {inputs.image: image} if mode == "img2img" else {
                 inputs.editor: {"background": image, "layers": [], "composite": image}}
-            return {**skip, **binding.updates(params), **picture, tabs: gr.update(selected="img2img"),
+            return {**skip, **binding.updates(pasted.params), **picture,
+                    target.overrides: override_settings_update([o.label for o in pasted.overrides]), tabs: gr.update(selected="img2img"),
                     inputs.mode_tabs: gr.update(selected=mode), inputs.mode: mode_state,
                     inputs.inpaint_controls: visibility, target.panel.message: message_html(msg("sent_to_img2img")),
                     source.panel.message: ""}

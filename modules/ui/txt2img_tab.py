@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from modules.errors import UserError
+from modules.generation.override_settings import options_from_labels
 from modules.generation.params import Txt2ImgParams
 from modules.ui.binding import ParamBinding
 from modules.ui.generation_panel import (
@@ -20,6 +21,7 @@ from modules.ui.generation_panel import (
     SeedControls,
     build_cfg,
     build_clip_rows,
+    build_override_settings,
     build_prompt_row,
     build_result_panel,
     build_sampler_rows,
@@ -42,6 +44,7 @@ class Txt2ImgTab:
     row: PromptRow
     seeds: SeedControls
     panel: ResultPanel
+    overrides: Any  # the Override settings box
 
 
 def _build_components(styles: list[str]) -> Txt2ImgTab:
@@ -54,9 +57,10 @@ def _build_components(styles: list[str]) -> Txt2ImgTab:
             build_cfg(TAB, binding, DEFAULTS)
             seeds = build_seed_row(TAB, binding, DEFAULTS)
             build_clip_rows(TAB, binding, DEFAULTS)
+            overrides = build_override_settings(TAB)
         with gr.Column(scale=1, min_width=320, elem_id=f"{TAB}_results"):
             panel = build_result_panel(TAB, send_buttons=True)
-    return Txt2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel)
+    return Txt2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel, overrides=overrides)
 
 
 def build_txt2img_tab(app: App) -> Txt2ImgTab:
@@ -70,7 +74,9 @@ def build_txt2img_tab(app: App) -> Txt2ImgTab:
 
     def generate(request: gr.Request | None = None, **fields: Any):  # noqa: ANN202 - yields {component: value}
         selected_styles = fields.pop("styles", None)  # merged into the prompts now, as A1111 does
+        override_labels = fields.pop("override_settings", None)
         try:
+            options = options_from_labels(override_labels)
             params = binding.params(fields)
             if selected_styles:
                 prompt, negative = styled_prompts(app, params.prompt, params.negative_prompt, selected_styles)
@@ -79,10 +85,11 @@ def build_txt2img_tab(app: App) -> Txt2ImgTab:
         except UserError as e:
             yield error_update(panel, str(e))
             return
-        job = txt2img_module.submit_txt2img(app, params, owner=session_owner(request))
+        job = txt2img_module.submit_txt2img(app, params, owner=session_owner(request), options=options)
         yield from stream_job(app, job, panel, TAB)
 
-    tab.row.generate.click(generate, inputs_kwargs={**binding.inputs(), "styles": tools.styles},
+    inputs = {**binding.inputs(), "styles": tools.styles, "override_settings": tab.overrides}
+    tab.row.generate.click(generate, inputs_kwargs=inputs,
                            outputs=panel.outputs(), show_progress="hidden", concurrency_limit=None,
                            api_name=TAB, api_visibility="private")
     wire_job_controls(app, TAB, tab.row, panel, tab.seeds)

@@ -297,3 +297,5 @@ def test_override_settings_set_the_noise_schedule_for_that_request_only(client: 
     assert client.get(f"{V1}/options").json()["sd_noise_schedule"] == "Default"
     bad = client.post(f"{V1}/txt2img", json={**body, "override_settings": {"sd_noise_schedule": "Cosine"}})
     assert bad.status_code == 422 and "sd_noise_schedule" in bad.text and "Zero Terminal SNR" in bad.text
+    pasted = client.post(f"{V1}/txt2img", json={**body, "infotext": "x\nSteps: 2, Seed: 4, Noise Schedule: Zero Terminal SNR"})
+    assert "Noise Schedule: Zero Terminal SNR" in json.loads(pasted.json()["info"])["infotexts"][0], "as A1111's infotext"

@@ -190,6 +190,17 @@ def test_page_generates_locally_and_server_makes_no_outbound_connection(guarded_
         assert image.size == (64, 64)
     assert parameters.startswith(PROMPT) and "Steps: 3," in parameters and "Size: 64x64," in parameters
 
+    # ↙️ with an infotext that records a setting: it shows in Override settings and the next image uses it
+    expect(page.locator("#txt2img_override_settings")).to_have_count(0)
+    page.locator("#txt2img_prompt textarea").fill(
+        f"{PROMPT}\nSteps: 3, Sampler: Euler, CFG scale: 7, Seed: 9, Size: 64x64, Noise Schedule: Zero Terminal SNR")
+    page.locator("#txt2img_paste").click()
+    expect(page.locator("#txt2img_override_settings")).to_contain_text("Noise Schedule: Zero Terminal SNR")
+    expect(page.locator("#txt2img_prompt textarea")).to_have_value(PROMPT)
+    page.locator("#txt2img_generate").click()
+    expect(page.locator("#txt2img_infotext textarea")).to_have_value(
+        re.compile(r"Seed: 9,.*Noise Schedule: Zero Terminal SNR"), timeout=60_000)
+
     # a long job: the progress bar shows step count and time left; Interrupt acts while Generate runs
     _set_number(page, "txt2img_steps", 150)
     _set_number(page, "txt2img_batch_count", 20)

@@ -79,6 +79,9 @@ def test_img2img_generate_saves_to_img2img_images_with_denoising_strength(sd1_ap
     assert text_of(final[component(demo, "img2img_message")]) == msg("saved", count=1, folder=folder)
     with Image.open(items[0]) as image:
         assert image.size == (64, 64)
+    final = run_img2img(demo, prompt="a red fox", seed=5, mode="img2img", init_image=noise_image(),
+                        override_settings=["Noise Schedule: Zero Terminal SNR"], **SMALL)
+    assert "Noise Schedule: Zero Terminal SNR" in final[component(demo, "img2img_infotext")]
 
 
 def test_inpaint_with_a_drawn_mask_keeps_the_unmasked_pixels(sd1_app) -> None:  # noqa: ANN001

@@ -54,3 +54,49 @@ def test_paste_with_empty_prompt_or_missing_vae_explains(sd1_app) -> None:  # no
     out = handler(demo, "txt2img_paste")(**_values(demo, prompt=text))
     assert "gone.safetensors" in str(out[component(demo, "txt2img_message")])
     assert out[component(demo, "txt2img_prompt")] == "a cat"
+
+
+def test_a_pasted_setting_goes_to_override_settings_and_the_next_generations_use_it(sd1_app) -> None:  # noqa: ANN001
+    from tests.ui.test_blocks import run_generate, text_of
+
+    demo = build_ui(sd1_app)
+    box = component(demo, "txt2img_override_settings")
+    assert box.visible is False, "hidden until an infotext brings a setting"
+    text = "a cat\nSteps: 3, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 64x64, Noise Schedule: Zero Terminal SNR"
+    out = handler(demo, "txt2img_paste")(**_values(demo, prompt=text))
+    label = "Noise Schedule: Zero Terminal SNR"
+    assert out[box] == gr.update(choices=[label], value=[label], visible=True)
+    assert label in text_of(out[component(demo, "txt2img_message")])
+
+    values = _values(demo, prompt="a cat", seed=5, **SMALL)
+    values.pop("sampler_name")
+    final, _ = run_generate(demo, **values, sampler_name="Euler", override_settings=[label])
+    infotext = final[component(demo, "txt2img_infotext")]
+    assert label in infotext, "the tiny model is not zero-terminal-SNR: the override made it so"
+    gen_info = next(v for v in final.values() if isinstance(v, dict) and "paths" in v)
+    sent = handler(demo, "txt2img_send_to_img2img")(gen_info, 0)
+    assert sent[component(demo, "img2img_override_settings")] == gr.update(choices=[label], value=[label], visible=True)
+    final, _ = run_generate(demo, **values, sampler_name="Euler", override_settings=[])
+    assert "Noise Schedule" not in final[component(demo, "txt2img_infotext")], "removed from the box: not used"
+    assert sd1_app.options.get("sd_noise_schedule") == "Default", "the setting itself never changed"
+
+    final, _ = run_generate(demo, **values, override_settings=["Model hash: 0123456789"])
+    assert "Model hash: 0123456789" in text_of(final[component(demo, "txt2img_message")])
+
+    out = handler(demo, "txt2img_paste")(**_values(demo, prompt="a dog\nSteps: 3, Seed: 5, Size: 64x64"))
+    assert out[box] == gr.update(choices=[], value=[], visible=False), "a paste without settings clears the box"
+
+
+def test_no_override_when_the_loaded_model_already_samples_that_way(sd1_app) -> None:  # noqa: ANN001
+    from modules.generation.paste import read_infotext
+
+    text = "a cat\nSteps: 3, Sampler: Euler, Seed: 5, Size: 64x64, Noise Schedule: Zero Terminal SNR"
+    assert [o.label for o in read_infotext(sd1_app, text).overrides] == ["Noise Schedule: Zero Terminal SNR"]
+    sd1_app.options.update({"sd_noise_schedule": "Zero Terminal SNR"})
+    try:
+        assert read_infotext(sd1_app, text).overrides == []
+    finally:
+        sd1_app.options.update({"sd_noise_schedule": "Default"})
+    model = sd1_app.models.current
+    model.scheduler_config = {**model.scheduler_config, "rescale_betas_zero_snr": True}  # as a ztsnr-marked file
+    assert read_infotext(sd1_app, text).overrides == [], "its own infotext brings nothing to override"
