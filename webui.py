@@ -1,4 +1,8 @@
-"""Start the web UI: parse flags → Settings → App → serve. The page is up before any model loads."""
+"""Start the web UI: parse flags → Settings → App → serve. The page is up before any model loads.
+
+`webui.py txt2img ...` and `webui.py img2img ...` generate from the command line instead
+(modules/cli_generate.py) on the same backend.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,15 @@ def _offline_environment() -> None:
 def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     _offline_environment()
+    argv = sys.argv[1:] if argv is None else argv
+    from modules.cli_generate import COMMANDS
+
+    if argv and argv[0] in COMMANDS:
+        from modules.cli_generate import main as generate
+
+        # only warnings and errors: the command prints its own progress, and the image paths on stdout
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        return generate(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("webui")
 

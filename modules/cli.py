@@ -1,4 +1,8 @@
-"""Command-line flags (A1111 names where they exist) → Settings."""
+"""Command-line flags (A1111 names where they exist) → Settings.
+
+The folder, model and device flags are shared by the server (webui.py) and command-line generation
+(`webui.py txt2img ...`, modules/cli_generate.py); the serving flags are the server's own.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,8 @@ from pathlib import Path
 from modules.settings import PROJECT_ROOT, SHIPPED_DEMO_CHECKPOINT, Settings
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="webui.py", description="Stable Diffusion web UI")
-    p.add_argument("--listen", action="store_true", help="serve on all network interfaces (LAN use) instead of 127.0.0.1")
-    p.add_argument("--port", type=int, default=None, help="port to serve on (default 7860; 7861 with --nowebui)")
-    p.add_argument("--api", action="store_true", help="also serve the REST API (/sdapi/v1, schema at /docs)")
-    p.add_argument("--nowebui", action="store_true", help="serve the REST API only, without the web UI")
-    p.add_argument("--gradio-auth", default=None, metavar="USER:PASS[,USER2:PASS2]",
-                   help="log-in needed for the web UI")
-    p.add_argument("--gradio-auth-path", type=Path, default=None, metavar="FILE",
-                   help="file of user:pass entries (commas or one per line) for the web UI log-in")
-    p.add_argument("--api-auth", default=None, metavar="USER:PASS[,USER2:PASS2]",
-                   help="HTTP Basic credentials needed for every REST API route")
-    p.add_argument("--enable-insecure-extension-access", action="store_true",
-                   help="allow installing/running new code (extensions) even when shared with --listen")
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    """Where the user's files are, which checkpoint to load first and on what device."""
     p.add_argument("--data-dir", type=Path, default=PROJECT_ROOT, help="base folder for models/, embeddings/ and outputs/")
     p.add_argument("--ckpt-dir", type=Path, action="append", default=[], help="extra folder of checkpoints (repeatable)")
     p.add_argument("--vae-dir", type=Path, default=None, help="folder of VAE files (default models/VAE)")
@@ -37,11 +29,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="settings file (default config.json in --data-dir)")
     p.add_argument("--no-demo-model", action="store_true",
                    help="do not list the built-in demo model when --data-dir is another folder")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="webui.py", description="Stable Diffusion web UI",
+        epilog="Generate from the command line instead: webui.py txt2img --help, webui.py img2img --help")
+    p.add_argument("--listen", action="store_true", help="serve on all network interfaces (LAN use) instead of 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="port to serve on (default 7860; 7861 with --nowebui)")
+    p.add_argument("--api", action="store_true", help="also serve the REST API (/sdapi/v1, schema at /docs)")
+    p.add_argument("--nowebui", action="store_true", help="serve the REST API only, without the web UI")
+    p.add_argument("--gradio-auth", default=None, metavar="USER:PASS[,USER2:PASS2]",
+                   help="log-in needed for the web UI")
+    p.add_argument("--gradio-auth-path", type=Path, default=None, metavar="FILE",
+                   help="file of user:pass entries (commas or one per line) for the web UI log-in")
+    p.add_argument("--api-auth", default=None, metavar="USER:PASS[,USER2:PASS2]",
+                   help="HTTP Basic credentials needed for every REST API route")
+    p.add_argument("--enable-insecure-extension-access", action="store_true",
+                   help="allow installing/running new code (extensions) even when shared with --listen")
+    add_model_flags(p)
     return p
 
 
-def parse_settings(argv: list[str] | None = None) -> Settings:
-    args = build_parser().parse_args(argv)
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from parsed flags; flags a parser does not have (the serving ones, for generation) keep
+    Settings' defaults."""
+    gradio_auth_path = getattr(args, "gradio_auth_path", None)
+    nowebui = getattr(args, "nowebui", False)
+    port = getattr(args, "port", None)
     return Settings(
         data_dir=args.data_dir.resolve(),
         ckpt_dirs=[d.resolve() for d in args.ckpt_dir],
@@ -51,16 +66,21 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         embeddings_dir=args.embeddings_dir,
         ckpt=args.ckpt.resolve() if args.ckpt else None,
         demo_checkpoint=None if args.no_demo_model else SHIPPED_DEMO_CHECKPOINT,
-        listen=args.listen,
-        port=args.port if args.port is not None else (7861 if args.nowebui else 7860),
-        api=args.api,
-        nowebui=args.nowebui,
-        gradio_auth=args.gradio_auth,
-        gradio_auth_path=args.gradio_auth_path.resolve() if args.gradio_auth_path else None,
-        api_auth=args.api_auth,
-        enable_insecure_extension_access=args.enable_insecure_extension_access,
+        listen=getattr(args, "listen", False),
+        port=port if port is not None else (7861 if nowebui else 7860),
+        api=getattr(args, "api", False),
+        nowebui=nowebui,
+        gradio_auth=getattr(args, "gradio_auth", None),
+        gradio_auth_path=gradio_auth_path.resolve() if gradio_auth_path else None,
+        api_auth=getattr(args, "api_auth", None),
+        enable_insecure_extension_access=getattr(args, "enable_insecure_extension_access", False),
         device=args.device,
         precision=args.precision,
         no_half_vae=args.no_half_vae,
         ui_settings_file=args.ui_settings_file.resolve() if args.ui_settings_file else None,
+        outdir=args.outdir.resolve() if getattr(args, "outdir", None) else None,
     )
+
+
+def parse_settings(argv: list[str] | None = None) -> Settings:
+    return settings_from_args(build_parser().parse_args(argv))

@@ -27,6 +27,22 @@ EN: dict[str, str] = {
     "bad_noise_multiplier": "Noise multiplier must be between 0 and {maximum} (got {value}).",
     "unknown_sampler": "Unknown sampler '{name}'. Choose one of: {choices}.",
     "unknown_schedule": "Unknown schedule type '{name}'. Choose one of: {choices}.",
+    # command-line generation (webui.py txt2img / img2img)
+    "cli_no_file": "{what}: there is no file at {path}.",
+    "cli_bad_image": "{what}: {path} is not an image this app can read (PNG, JPEG, WebP…).",
+    "cli_broken_image": "{what}: the image {path} is damaged or incomplete ({error}).",
+    "cli_image_too_large": "{what}: the image {path} is too large ({width}x{height}); scale it down first.",
+    "cli_no_infotext": "--infotext: {path} holds no generation parameters (no A1111 infotext in it).",
+    "cli_infotext_unreadable": "--infotext: {path} could not be read ({error}).",
+    "cli_bad_choice": "{what}: unknown value '{value}'. Choose one of: {choices}.",
+    "cli_no_checkpoint": "There is no checkpoint to load: put a .safetensors or .ckpt file in {folder}, "
+                         "or name one with --ckpt FILE.",
+    "cli_ckpt_not_loaded": "--ckpt {path} could not be loaded: {status}",
+    "cli_interrupting": "Interrupting after the current step; finished images are kept…",
+    "cli_interrupted": "Interrupted: {count} finished image(s) kept.",
+    "cli_done": "{count} image(s) saved in {seconds:.1f} s (seeds: {seeds}).",
+    "cli_error": "error: {error}",
+    "cli_failed": "error: {kind} failed ({error}); the log above has the details.",
     # prompt tools (web UI)
     "token_counter_title": "Tokens used / limit. Every 75 tokens start a new chunk; BREAK starts one at once.",
     "style_name_missing": "Type a name for the style first.",

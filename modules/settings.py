@@ -35,6 +35,7 @@ class Settings:
     precision: Precision = "auto"
     no_half_vae: bool = False
     ui_settings_file: Path | None = None  # config.json (options); default: in data_dir
+    outdir: Path | None = None  # where images are saved (default: outputs/ in data_dir; command-line --outdir)
     # listed with the checkpoints even when data_dir is elsewhere (None: only what the folders hold)
     demo_checkpoint: Path | None = SHIPPED_DEMO_CHECKPOINT
 
@@ -68,7 +69,7 @@ class Settings:
 
     @property
     def outputs_dir(self) -> Path:
-        return self.data_dir / "outputs"
+        return self.outdir or self.data_dir / "outputs"
 
     @property
     def host(self) -> str:

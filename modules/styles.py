@@ -135,3 +135,19 @@ class StyleStore:
         styles = delete_style(self.load(), name)
         self.save(styles)
         return styles
+
+
+def apply_named_styles(data_dir: Path, prompt: str, negative_prompt: str, names: Iterable[str]) -> tuple[str, str]:
+    """Both prompts with the named styles of data_dir's styles.csv applied in order (the API's and the
+    command line's `styles`); InvalidParams naming a style the file does not have."""
+    from modules.errors import InvalidParams
+    from modules.messages import msg
+
+    names = list(names)
+    if not names:
+        return prompt, negative_prompt
+    known = {style.name: style for style in StyleStore.in_data_dir(data_dir).load()}
+    for name in names:
+        if name not in known:
+            raise InvalidParams(msg("unknown_style", name=name[:100]))
+    return apply_styles(prompt, negative_prompt, [known[name] for name in names])

@@ -11,9 +11,6 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modules.errors import InvalidParams
-from modules.messages import msg
-
 if TYPE_CHECKING:
     from modules.app import App
 
@@ -63,16 +60,9 @@ def prompt_styles(app: App) -> list[dict[str, str]]:
 
 def apply_styles(app: App, prompt: str, negative: str, names: list[str]) -> tuple[str, str]:
     """Prompt and negative prompt with the named styles applied in order; InvalidParams for an unknown name."""
-    if not names:
-        return prompt, negative
-    from modules.styles import StyleStore
-    from modules.styles import apply_styles as merge
+    from modules.styles import apply_named_styles
 
-    known = {s.name: s for s in StyleStore.in_data_dir(app.settings.data_dir).load()}
-    for name in names:
-        if name not in known:
-            raise InvalidParams(msg("unknown_style", name=name[:100]))
-    return merge(prompt, negative, [known[name] for name in names])
+    return apply_named_styles(app.settings.data_dir, prompt, negative, names)
 
 
 def memory() -> dict[str, Any]:

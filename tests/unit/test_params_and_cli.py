@@ -40,3 +40,35 @@ def test_settings_from_flags(tmp_path: Path) -> None:
     assert parse_settings([]).host == "127.0.0.1"
     assert s.demo_checkpoint is not None and s.demo_checkpoint.name == "demo-shapes.safetensors"
     assert parse_settings(["--no-demo-model"]).demo_checkpoint is None
+
+
+def test_generation_flags_share_the_model_flags_and_add_outdir(tmp_path: Path) -> None:
+    from modules.cli import settings_from_args
+    from modules.cli_generate import build_generate_parser
+
+    args = build_generate_parser("txt2img").parse_args(
+        ["a cat", "--data-dir", str(tmp_path), "--device", "cpu", "--outdir", str(tmp_path / "o"), "-n", "3"])
+    s = settings_from_args(args)
+    assert (args.prompt, args.batch_count, args.steps) == ("a cat", 3, None)  # unset: the defaults decide
+    assert s.outputs_dir == tmp_path / "o" and s.device == "cpu" and s.port == 7860 and not s.listen
+    assert parse_settings(["--data-dir", str(tmp_path)]).outputs_dir == tmp_path / "outputs"
+    assert "--init-image" in build_generate_parser("img2img").format_help()
+    assert "--init-image" not in build_generate_parser("txt2img").format_help()
+
+
+@pytest.mark.parametrize(("value", "index"), [("1", 1), ("Crop and resize", 1), ("crop", 1), ("FILL", 2),
+                                              ("just resize", 0), (None, None)])
+def test_choices_by_number_name_or_unique_part(value: str | None, index: int | None) -> None:
+    from modules.cli_generate import choice_index
+    from modules.generation.params import RESIZE_MODES
+
+    assert choice_index(value, RESIZE_MODES, "--resize-mode") == index
+
+
+@pytest.mark.parametrize("value", ["4", "resize", "stretch", ""])
+def test_an_unclear_choice_lists_the_choices(value: str) -> None:
+    from modules.cli_generate import choice_index
+    from modules.generation.params import RESIZE_MODES
+
+    with pytest.raises(InvalidParams, match="0 Just resize, 1 Crop and resize"):
+        choice_index(value, RESIZE_MODES, "--resize-mode")

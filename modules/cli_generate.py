@@ -1,0 +1,304 @@
+"""Generate from the command line, on the same backend as the web UI and the API.
+
+    python webui.py txt2img "a red circle on a blue background" --seed 1
+    python webui.py img2img "a red circle" --init-image photo.png --denoising-strength 0.6
+    python webui.py txt2img --infotext outputs/txt2img-images/2026-12-03/00001-1.png --steps 30
+
+The command builds the App from the same folder and device flags as the server, loads a checkpoint the
+way the server does at start (--ckpt, else the one used last, else the first one, the demo model last),
+runs the task through the app's job queue, and prints the path of every image once it is on disk (PNG
+with the A1111 infotext, in outputs/ as the UI saves them). Messages go to stderr, paths to stdout.
+Exit status: 0 done, 1 the generation failed, 2 bad input (the message says what to change), 130
+interrupted with Ctrl+C (the images finished before it are kept and listed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from modules.errors import JobCancelled, UserError
+from modules.messages import msg
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from modules.app import App
+    from modules.generation.params import GenerationParams
+    from modules.generation.pipeline import GenerationResult
+
+COMMANDS = ("txt2img", "img2img")
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+MAX_IMAGE_PIXELS = 8192 * 8192
+
+log = logging.getLogger(__name__)
+
+# flag dest -> params field, for the flags that set one field directly
+FIELDS = ("prompt", "negative_prompt", "steps", "cfg_scale", "sampler_name", "scheduler", "seed", "width", "height",
+          "batch_count", "batch_size", "clip_skip", "denoising_strength", "inpaint_full_res_padding",
+          "inpainting_mask_invert", "inpaint_full_res")
+
+
+def build_generate_parser(kind: str) -> argparse.ArgumentParser:
+    from modules.cli import add_model_flags
+
+    p = argparse.ArgumentParser(
+        prog=f"webui.py {kind}",
+        description=f"Generate with {kind} from the command line and print the saved images' paths.",
+        epilog="Unset fields come from --infotext when given, else from the app's defaults (the size from the "
+               "checkpoint when it declares one" + (", else from the init image" if kind == "img2img" else "") + ").")
+    p.add_argument("prompt", nargs="?", default=None, help="the prompt (A1111 prompt syntax)")
+    p.add_argument("--negative-prompt", "--neg", dest="negative_prompt", default=None)
+    p.add_argument("--steps", type=int, default=None, help="sampling steps (1-150; default 20)")
+    p.add_argument("--cfg-scale", "--cfg", dest="cfg_scale", type=float, default=None, help="CFG scale (default 7)")
+    p.add_argument("--sampler", dest="sampler_name", default=None, help="sampler, e.g. 'DPM++ 2M', 'Euler a'")
+    p.add_argument("--scheduler", default=None, help="schedule type: Automatic, Uniform, Karras, Exponential, ...")
+    p.add_argument("--seed", type=int, default=None, help="seed; -1 random (image i of a run gets seed + i)")
+    p.add_argument("--width", "-W", type=int, default=None)
+    p.add_argument("--height", "-H", type=int, default=None)
+    p.add_argument("--batch-count", "-n", dest="batch_count", type=int, default=None, help="batches, one after another")
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=None, help="images per batch")
+    p.add_argument("--clip-skip", dest="clip_skip", type=int, default=None)
+    p.add_argument("--styles", action="append", default=[], metavar="NAME", help="apply a style of styles.csv (repeatable)")
+    p.add_argument("--vae", default=None, help="VAE for this run: Automatic, None or a file name in the VAE folder")
+    p.add_argument("--infotext", type=Path, default=None, metavar="FILE",
+                   help="take the parameters from an image's infotext (PNG from this app, A1111, ...) or a text file")
+    p.add_argument("--outdir", type=Path, default=None, metavar="DIR", help="save under DIR instead of outputs/")
+    p.add_argument("--no-grid", action="store_true", help="do not save a grid of a batch's images")
+    if kind == "img2img":
+        p.add_argument("--init-image", "-i", dest="init_images", type=Path, action="append", default=[], required=True,
+                       metavar="FILE", help="the image to start from (repeatable: image i uses file i modulo count)")
+        p.add_argument("--mask", type=Path, default=None, metavar="FILE", help="inpainting mask (white = repaint)")
+        p.add_argument("--denoising-strength", "-s", dest="denoising_strength", type=float, default=None,
+                       help="0 keeps the image, 1 replaces it (default 0.75)")
+        p.add_argument("--resize-mode", default=None,
+                       help="0 just resize, 1 crop and resize, 2 resize and fill (names work too)")
+        p.add_argument("--mask-blur", type=int, default=None, help="mask blur in pixels (default 4)")
+        p.add_argument("--inpainting-fill", "--masked-content", dest="inpainting_fill", default=None,
+                       help="masked content: fill, original, latent noise, latent nothing (or 0-3)")
+        p.add_argument("--only-masked", dest="inpaint_full_res", action="store_true", default=None,
+                       help="inpaint the masked area at full resolution and paste it back")
+        p.add_argument("--only-masked-padding", dest="inpaint_full_res_padding", type=int, default=None)
+        p.add_argument("--mask-invert", dest="inpainting_mask_invert", action="store_true", default=None,
+                       help="repaint what the mask leaves black")
+    add_model_flags(p)
+    return p
+
+
+def choice_index(value: str | None, choices: tuple[str, ...], what: str) -> int | None:
+    """A choice given as its number or its name (case-insensitive); InvalidParams otherwise."""
+    from modules.errors import InvalidParams
+
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text.isdigit() and int(text) < len(choices):
+        return int(text)
+    names = [name.lower() for name in choices]
+    if text in names:
+        return names.index(text)
+    partial = [i for i, name in enumerate(names) if text and text in name]
+    if len(partial) == 1:  # 'crop' for 'Crop and resize'
+        return partial[0]
+    listed = ", ".join(f"{i} {name}" for i, name in enumerate(choices))
+    raise InvalidParams(msg("cli_bad_choice", what=what, value=value, choices=listed))
+
+
+def open_image(path: Path, what: str) -> Image.Image:
+    """The image at path, fully decoded; UserError saying what is wrong with it otherwise."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise UserError(msg("cli_no_file", what=what, path=path))
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise UserError(msg("cli_image_too_large", what=what, path=path, width=image.width, height=image.height))
+            image.load()
+            return image.copy()
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise UserError(msg("cli_bad_image", what=what, path=path)) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise UserError(msg("cli_broken_image", what=what, path=path, error=str(e)[:200])) from None
+
+
+def read_infotext_file(path: Path) -> str:
+    """The infotext an image carries (PNG text chunk or EXIF comment), or a text file's content."""
+    from PIL import Image, UnidentifiedImageError
+
+    from modules.generation.outputs import read_png_infotext
+
+    if not path.is_file():
+        raise UserError(msg("cli_no_file", what="--infotext", path=path))
+    try:
+        text = read_png_infotext(path)
+    except (UnidentifiedImageError, Image.DecompressionBombError):  # not an image: a text file
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UserError(msg("cli_infotext_unreadable", path=path, error=str(e)[:200])) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise UserError(msg("cli_infotext_unreadable", path=path, error=str(e)[:200])) from None
+    if not text or not text.strip():
+        raise UserError(msg("cli_no_infotext", path=path))
+    return text
+
+
+def load_model(app: App) -> None:
+    """Load a checkpoint as the server does at start; UserError when none could be, or when --ckpt was
+    given and another one had to be taken instead."""
+    settings = app.settings
+    if settings.ckpt is not None and not settings.ckpt.is_file():
+        raise UserError(msg("cli_no_file", what="--ckpt", path=settings.ckpt))
+    app.load_default_model()
+    info = app.models.current_info
+    if info is None:
+        raise UserError(app.models.status or msg("cli_no_checkpoint", folder=settings.checkpoint_dir))
+    if settings.ckpt is not None and info.path.resolve() != settings.ckpt:
+        raise UserError(msg("cli_ckpt_not_loaded", path=settings.ckpt, status=app.models.status))
+
+
+def _rounded_size(value: int) -> int:
+    return max(64, min(2048, round(value / 8) * 8))
+
+
+@dataclass
+class Prepared:
+    """What a command will run: validated params, run options (settings the infotext records), notes to
+    show, and whether the size is still open (then the loaded checkpoint's declared size is used)."""
+
+    params: GenerationParams
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    size_open: bool = False
+    vae: str | None = None  # --vae, else the infotext's VAE when that file is here; None: as selected
+
+
+def prepare(app: App, args: argparse.Namespace, kind: str) -> Prepared:
+    """Params from the flags, over --infotext, over the app's defaults, validated before any model loads,
+    so a typo costs no loading time."""
+    from modules.generation.infotext import parse_infotext
+    from modules.generation.params import MASKED_CONTENT, RESIZE_MODES, Img2ImgParams, Txt2ImgParams
+    from modules.generation.paste import read_infotext
+    from modules.samplers.registry import find_sampler, find_schedule
+    from modules.styles import apply_named_styles
+
+    defaults = app.options.param_defaults()
+    base: GenerationParams
+    if kind == "img2img":
+        images = tuple(open_image(path, "--init-image") for path in args.init_images)
+        mask = open_image(args.mask, "--mask") if args.mask is not None else None
+        size = {"width": _rounded_size(images[0].width), "height": _rounded_size(images[0].height)}
+        base = Img2ImgParams(**{**defaults, **size}, init_images=images, mask=mask)
+    else:
+        base = Txt2ImgParams(**defaults)
+    prepared = Prepared(base, size_open=kind == "txt2img" and args.width is None and args.height is None)
+    if args.infotext is not None:
+        text = read_infotext_file(args.infotext)
+        pasted = read_infotext(app, text, base)
+        prepared.params, prepared.notes = pasted.params, list(pasted.notes)
+        prepared.options = {o.option: o.value for o in pasted.overrides}
+        prepared.size_open = prepared.size_open and "Size" not in parse_infotext(text)
+        prepared.vae = pasted.vae
+    changes = {name: getattr(args, name) for name in FIELDS if getattr(args, name, None) is not None}
+    if kind == "img2img":
+        if args.mask_blur is not None:
+            changes.update(mask_blur_x=args.mask_blur, mask_blur_y=args.mask_blur)
+        for name, choices, what in (("resize_mode", RESIZE_MODES, "--resize-mode"),
+                                    ("inpainting_fill", MASKED_CONTENT, "--inpainting-fill")):
+            index = choice_index(getattr(args, name), choices, what)
+            if index is not None:
+                changes[name] = index
+    params = replace(prepared.params, **changes)
+    prompt, negative = apply_named_styles(app.settings.data_dir, params.prompt, params.negative_prompt, args.styles)
+    prepared.params = replace(params, prompt=prompt, negative_prompt=negative,
+                              sampler_name=find_sampler(params.sampler_name).name,
+                              scheduler=find_schedule(params.scheduler).label)
+    prepared.params.validate()
+    if args.vae is not None:
+        app.networks.vaes.select(args.vae)  # checks the name; selected again after the model loads
+        prepared.vae = args.vae
+    return prepared
+
+
+def sized_for_model(app: App, prepared: Prepared) -> GenerationParams:
+    """The params, at the loaded checkpoint's declared size (the demo model: 64x64) when no size was given."""
+    model = app.models.current
+    declared = model.declared_size if model is not None else None
+    if not prepared.size_open or declared is None:
+        return prepared.params
+    return replace(prepared.params, width=declared[0], height=declared[1])
+
+
+def run(app: App, kind: str, params: GenerationParams, options: dict[str, Any], save_grid: bool,
+        err: TextIO) -> GenerationResult:
+    """Run the task in the app's job queue, showing progress on err; Ctrl+C interrupts after the current
+    step and returns what was finished (a second Ctrl+C gives up waiting)."""
+    from modules.generation.img2img import img2img
+    from modules.generation.txt2img import txt2img
+
+    task = img2img if kind == "img2img" else txt2img
+    job = app.jobs.submit(kind, lambda progress: task(app, params, progress, save_grid=save_grid,  # type: ignore[arg-type]
+                                                      options=options))
+    live = err.isatty()
+    try:
+        while not job.wait(0.5):
+            if live and job.progress.total_steps:
+                err.write("\r" + job.progress.text() + "\033[K")
+                err.flush()
+    except KeyboardInterrupt:
+        err.write("\n" + msg("cli_interrupting") + "\n")
+        app.jobs.interrupt(job.id)
+        job.wait()
+    if live:
+        err.write("\r\033[K")
+    return job.result()
+
+
+def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """`webui.py txt2img|img2img ...`: argv starts with the command."""
+    from modules.app import build_app
+    from modules.cli import settings_from_args
+
+    out, err = out or sys.stdout, err or sys.stderr
+    kind, rest = argv[0], argv[1:]
+    args = build_generate_parser(kind).parse_args(rest)
+    started = time.monotonic()
+    try:
+        app = build_app(settings_from_args(args))
+        prepared = prepare(app, args, kind)
+        for note in prepared.notes:
+            err.write(note + "\n")
+        load_model(app)
+        err.write(app.models.status + "\n")
+        if prepared.vae is not None:
+            app.networks.vaes.select(prepared.vae)  # this run only: not remembered in the settings file
+        result = run(app, kind, sized_for_model(app, prepared), prepared.options, save_grid=not args.no_grid, err=err)
+    except (JobCancelled, KeyboardInterrupt):  # Ctrl+C before the job started: nothing was generated
+        err.write("\n" + msg("cli_interrupted", count=0) + "\n")
+        return EXIT_INTERRUPTED
+    except UserError as e:
+        err.write(msg("cli_error", error=str(e)) + "\n")
+        return EXIT_BAD_INPUT
+    except Exception as e:  # noqa: BLE001 - a failure the app did not foresee: say so, with the log's details
+        log.exception("%s failed", kind)
+        err.write(msg("cli_failed", kind=kind, error=f"{type(e).__name__}: {e}"[:300]) + "\n")
+        return EXIT_FAILED
+    for path in result.paths:
+        out.write(f"{path}\n")
+    if result.grid_path is not None:
+        out.write(f"{result.grid_path}\n")
+    out.flush()
+    for warning in result.warnings:
+        err.write(warning + "\n")
+    err.write(msg("cli_done", count=len(result.paths), seconds=time.monotonic() - started,
+                  seeds=", ".join(str(s) for s in result.seeds[:len(result.paths)])) + "\n")
+    if result.interrupted:
+        err.write(msg("cli_interrupted", count=len(result.paths)) + "\n")
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if not result.paths else 0
