@@ -36,10 +36,11 @@ class App:
         self.networks.embeddings.load(self.models.current)
         return [c.title for c in self.folders.scan()]
 
-    def load_default_model(self) -> None:
+    def load_default_model(self, fallback: bool = True) -> None:
         """Scan the folders and load the --ckpt file, else the checkpoint used last time, else the default
-        one; one that cannot be loaded gives way to the next (ModelManager.startup_order). Select the VAE
-        used last time. Errors are logged and shown in the status, not raised."""
+        one; one that cannot be loaded gives way to the next (ModelManager.startup_order) unless fallback is
+        False (then only the first is tried). Select the VAE used last time. Errors are logged and shown in
+        the status, not raised."""
         self.folders.scan()
         remembered = self.options.get("sd_model_checkpoint")
         preferred = str(self.settings.ckpt) if self.settings.ckpt else None
@@ -53,7 +54,7 @@ class App:
         if not candidates:
             log.warning("no checkpoint found in %s", self.settings.checkpoint_dir)
             return
-        self.models.load_first(candidates)  # a file that cannot be loaded is skipped; the status says so
+        self.models.load_first(candidates if fallback else candidates[:1])  # a file that cannot be loaded is skipped; the status says so
 
     def load_checkpoint(self, query: str) -> LoadedModel:
         """Switch to a checkpoint (see ModelManager.load) and remember it for the next start."""

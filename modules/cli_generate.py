@@ -121,7 +121,9 @@ def open_image(path: Path, what: str) -> Image.Image:
                 raise UserError(msg("cli_image_too_large", what=what, path=path, width=image.width, height=image.height))
             image.load()
             return image.copy()
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow refuses to open it at all
+        raise UserError(msg("cli_image_huge", what=what, path=path, megapixels=MAX_IMAGE_PIXELS // 10**6)) from None
+    except UnidentifiedImageError:
         raise UserError(msg("cli_bad_image", what=what, path=path)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise UserError(msg("cli_broken_image", what=what, path=path, error=str(e)[:200])) from None
@@ -137,7 +139,10 @@ def read_infotext_file(path: Path) -> str:
         raise UserError(msg("cli_no_file", what="--infotext", path=path))
     try:
         text = read_png_infotext(path)
-    except (UnidentifiedImageError, Image.DecompressionBombError):  # not an image: a text file
+    except Image.DecompressionBombError:
+        raise UserError(msg("cli_image_huge", what="--infotext", path=path,
+                            megapixels=MAX_IMAGE_PIXELS // 10**6)) from None
+    except UnidentifiedImageError:  # not an image: a text file
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as e:
@@ -150,13 +155,15 @@ def read_infotext_file(path: Path) -> str:
 
 
 def load_model(app: App) -> None:
-    """Load a checkpoint as the server does at start; UserError when none could be, or when --ckpt was
-    given and another one had to be taken instead."""
+    """Load a checkpoint as the server does at start; UserError when none could be. A --ckpt file that
+    cannot be loaded is an error at once: no time goes into loading another checkpoint instead."""
     settings = app.settings
     if settings.ckpt is not None and not settings.ckpt.is_file():
         raise UserError(msg("cli_no_file", what="--ckpt", path=settings.ckpt))
-    app.load_default_model()
+    app.load_default_model(fallback=settings.ckpt is None)
     info = app.models.current_info
+    if info is None and settings.ckpt is not None:
+        raise UserError(msg("cli_ckpt_not_loaded", path=settings.ckpt, status=app.models.status))
     if info is None:
         raise UserError(app.models.status or msg("cli_no_checkpoint", folder=settings.checkpoint_dir))
     if settings.ckpt is not None and info.path.resolve() != settings.ckpt:

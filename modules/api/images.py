@@ -52,7 +52,9 @@ def decode_image(text: str, field: str) -> Image.Image:
         image.load()  # decode now: a truncated or corrupt file fails here, not later
     except ApiError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow refuses to open it at all
+        raise ApiError(msg("api_image_huge", field=field, megapixels=MAX_IMAGE_PIXELS // 10**6)) from None
+    except UnidentifiedImageError:
         raise ApiError(msg("api_bad_image", field=field)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:  # truncated data, broken chunks
         raise ApiError(msg("api_broken_image", field=field, error=str(e)[:200])) from None

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.api.helpers import SMALL, Served, png_text
+from tests.image_files import png_declaring
 
 V1 = "/sdapi/v1"
 
@@ -180,6 +181,8 @@ def test_malformed_bodies_and_images_are_4xx_and_the_queue_keeps_working(client:
         base64.b64encode(b"just some text").decode(): "does not hold an image",
         base64.b64encode(png[: len(png) // 2]).decode(): "damaged or incomplete",
         base64.b64encode(png[:40]).decode(): "image",  # too short to tell what it is
+        base64.b64encode(png_declaring(9000, 9000)).decode(): "is too large (9000x9000)",
+        base64.b64encode(png_declaring(20000, 20000)).decode(): "far too large (over 67 megapixels)",
     }
     for image, expected in cases.items():
         r = post(f"{V1}/png-info", json={"image": image})

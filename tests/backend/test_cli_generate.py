@@ -18,6 +18,7 @@ from PIL import Image
 from modules.cli_generate import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
 from modules.generation.infotext import parse_infotext
 from modules.generation.outputs import read_png_infotext
+from tests.image_files import png_declaring
 from tests.tiny_models import declare_size, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,6 +135,20 @@ def test_a_damaged_ckpt_is_not_replaced_by_another_checkpoint(data_dir: Path, tm
     code, paths, err = generate(data_dir, "txt2img", "x", *FAST, "--ckpt", str(broken))
     assert code == EXIT_BAD_INPUT and paths == []
     assert f"--ckpt {broken} could not be loaded" in err
+    assert "tiny-sd1" not in err  # no time went into loading the other checkpoint
+
+
+@pytest.mark.parametrize(("size", "says"), [((9000, 9000), "is too large (9000x9000)"),
+                                            ((20000, 20000), "is far too large (over 67 megapixels)")])
+def test_an_image_too_large_to_use_is_refused_by_size(data_dir: Path, tmp_path: Path, size: tuple[int, int],
+                                                      says: str) -> None:
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(png_declaring(*size))
+    code, paths, err = generate(data_dir, "img2img", "x", "-i", str(huge))
+    assert code == EXIT_BAD_INPUT and paths == [] and f"--init-image: the image {huge} {says}" in err, err
+    if size[0] > 10000:  # one Pillow refuses to open is not taken for a text file by --infotext either
+        code, paths, err = generate(data_dir, "txt2img", "--infotext", str(huge))
+        assert code == EXIT_BAD_INPUT and paths == [] and f"--infotext: the image {huge} {says}" in err, err
 
 
 def _command(data_dir: Path, *argv: str) -> list[str]:
