@@ -277,6 +277,7 @@ class Trainer:
         last_saved: Path | None = None
         started, started_step = self.clock(), self.step
         timed_from: tuple[float, int] | None = None  # (time, step) after the first steps (slow: set-up, autotune)
+        fitted_at: tuple[float, int] | None = None  # (time, step) this run fitted its cycle, until the end's check
         while self.step < time_fit.last_step(config, self.time_fit):
             total: torch.Tensor | float = 0.0
             for index in range(accum):
@@ -304,6 +305,11 @@ class Trainer:
             measured = self.step - timed_from[1] if timed_from else 0
             if timed_from and time_fit.due(config, self.time_fit, self.step, measured, deadline is not None):
                 self._fit_to(deadline, measured / max(1e-9, self.clock() - timed_from[0]))  # type: ignore[arg-type]
+                fitted_at = (self.clock(), self.step)
+            elif fitted_at and time_fit.check_due(self.time_fit, self.step, fitted_at[1]):
+                rate = (self.step - fitted_at[1]) / max(1e-9, self.clock() - fitted_at[0])
+                self._check_fit(deadline, rate, fitted_at[1])  # type: ignore[arg-type]
+                fitted_at = None
             end = time_fit.last_step(config, self.time_fit)
             if self.step % config.checkpoint_every == 0 or self.step == end:
                 last_saved = self.save_checkpoint()  # on disk before the step is reported
@@ -337,6 +343,19 @@ class Trainer:
         self._set_schedule()
         log.info("learning-rate cycle fitted to the time left (%.0f s at %.2f steps/s): it ends at step %d",
                  seconds_left, steps_per_s, end)
+
+    def _check_fit(self, deadline: float, steps_per_s: float, fitted_at: int) -> None:
+        old, seconds_left = self.time_fit.end, deadline - self.clock()
+        if old is None:
+            return
+        end = time_fit.checked_end(old, fitted_at, self.step, steps_per_s, seconds_left, self.config.steps)
+        if end == old:
+            log.info("learning-rate cycle checked at %.2f steps/s: it still ends at step %d", steps_per_s, end)
+            return
+        self.time_fit = replace(self.time_fit, end=end)
+        self._set_schedule()
+        log.info("learning-rate cycle fitted again to the time left (%.0f s at %.2f steps/s): it ends at step %d, "
+                 "not %d", seconds_left, steps_per_s, end, old)
 
     def _log(self, metrics: dict[str, float]) -> None:
         log.info("step %d/%d loss %.5f lr %.2e %.2f steps/s", self.step, self.config.steps, metrics["loss"],

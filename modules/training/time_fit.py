@@ -2,12 +2,16 @@
 
 A run given a time limit cannot know beforehand how many steps it will get, so a decay planned over
 `steps` would be cut off half-way (or a constant rate would never decay). With fit_to_time, once the
-warm-up of the current cycle is done, the steps per second measured in this run set the step at which
-the cycle ends (`end`): the decay reaches 0 just before the deadline. A later run of the same work dir
-begins a new cycle at the step the last one ended at (a warm restart at refit_peak x the learning
-rate), fitted to its own time (the rate is timed from the run's SETTLE_STEPS-th step on); a run that resumes inside a fitted cycle (after a crash, say) finishes
-that cycle as planned. What was fitted is saved with each checkpoint. Pure functions and a small
-record; the Trainer applies them.
+warm-up of the current cycle is done, the steps per second measured in this run (timed from its
+SETTLE_STEPS-th step on) set the step at which the cycle ends (`end`): the decay reaches 0 just
+before the deadline. That first rate is timed over few steps, and a machine busy with something else
+then (or freed later) would misplace the end for the whole run, so the end is checked once, after
+CHECK_SHARE of the cycle, against the rate timed since the fit, and moved when the two differ by more
+than CHECK_TOLERANCE (the learning rate then steps to where the new cosine has it, a small jump that
+early in the cycle). A later run of the same work dir begins a new cycle at the step the last one
+ended at (a warm restart at refit_peak x the learning rate), fitted to its own time; a run that
+resumes inside a fitted cycle (after a crash, say) finishes that cycle as planned. What was fitted is
+saved with each checkpoint. Pure functions and a small record; the Trainer applies them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from modules.training.config import TrainConfig
 MARGIN = 0.97  # share of the time left that the fitted cycle plans to use
 SETTLE_STEPS = 5  # a run's first steps are not timed (set-up, kernel autotuning make them slow)
 MIN_MEASURED_STEPS = 10  # steps timed after those before the rate is trusted
+CHECK_SHARE = 0.1  # the fitted end is checked after this share of the steps the fit planned
+CHECK_MIN_STEPS = 20  # and after at least this many steps timed since the fit
+CHECK_TOLERANCE = 0.05  # the check moves the end when off by more than this share of the cycle's steps
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,23 @@ def fitted_end(step: int, steps_per_s: float, seconds_left: float, limit: int) -
     """The step a cycle fitted now should end at: as far as the time left allows (with MARGIN), at
     least one step on, at most `limit`."""
     return max(step + 1, min(limit, step + int(steps_per_s * max(0.0, seconds_left) * MARGIN)))
+
+
+def check_due(fit: TimeFit, step: int, fitted_at: int) -> bool:
+    """Whether a cycle this run fitted at step `fitted_at` is due its one check of the end: CHECK_SHARE of
+    it (and CHECK_MIN_STEPS) done, in its first half (later, moving the end would jump the rate too far)."""
+    if fit.end is None:
+        return False
+    planned = fit.end - fitted_at
+    return fitted_at + max(CHECK_MIN_STEPS, int(CHECK_SHARE * planned)) <= step < fitted_at + planned / 2
+
+
+def checked_end(end: int, fitted_at: int, step: int, steps_per_s: float, seconds_left: float, limit: int) -> int:
+    """The end of a cycle fitted at `fitted_at`, after its check at `step`: where the rate timed since the
+    fit puts it when that is more than CHECK_TOLERANCE of the cycle's planned steps away from `end`, else
+    `end` (no jump for noise)."""
+    estimate = fitted_end(step, steps_per_s, seconds_left, limit)
+    return estimate if abs(estimate - end) > CHECK_TOLERANCE * max(1, end - fitted_at) else end
 
 
 def due(config: TrainConfig, fit: TimeFit, step: int, measured_steps: int, has_deadline: bool) -> bool:

@@ -116,3 +116,22 @@ def test_the_rate_is_timed_after_the_slow_first_steps(tmp_path: Path) -> None:
     trainer.run(slow_start, deadline=clock.now + 250)
     # fitted at step 15 at 1 step/s (not 15 steps / 160 s) with 250 - 160 = 90 s left: 15 + int(0.97 x 90)
     assert trainer.time_fit.end == 15 + 87
+
+
+def test_a_rate_timed_while_the_machine_was_busy_is_corrected_by_the_check(tmp_path: Path) -> None:
+    """Something else ran during the steps the fit timed (3 s per step, then 1 s): the end the check
+    sets uses the time the run has, where the first fit alone would have ended it far too early."""
+    clock = StepClock()
+    trainer, lrs, loss_fn = _trainer(tmp_path, _config(), clock)
+
+    def busy_at_first(ctx: StepContext) -> torch.Tensor:
+        clock.now += 2.0 if 5 <= ctx.step < 15 else 0.0
+        return loss_fn(ctx)
+
+    result = trainer.run(busy_at_first, deadline=clock.now + 400)
+    # fitted at step 15 at 1/3 step/s with 365 s left: 15 + int(0.97 x 365 / 3) = 133; checked at
+    # 15 + 20 = 35 at 1 step/s with 345 s left: 35 + int(0.97 x 345) = 369
+    assert trainer.time_fit.end == 369 and result.step == 369
+    assert clock.now <= 1000.0 + 400, "it ended before the deadline"
+    assert lrs[-1] < LR * 0.001, "decayed to almost nothing at the end"
+    assert lrs[35] == pytest.approx(LR * 0.5 * (1 + math.cos(math.pi * 30 / 364)))  # on the new cosine

@@ -10,6 +10,8 @@ from modules.training.time_fit import (
     MIN_MEASURED_STEPS,
     TimeFit,
     after_resume,
+    check_due,
+    checked_end,
     cycle_begin,
     due,
     fitted_end,
@@ -25,6 +27,21 @@ def test_the_fitted_end_uses_most_of_the_time_left_within_the_limits() -> None:
     assert fitted_end(100, 10.0, 500.0, limit=1000) == 1000  # never past the configured steps
     assert fitted_end(100, 10.0, -5.0, limit=1000) == 101  # no time left: at least one more step
     assert fitted_end(100, 0.0, 50.0, limit=1000) == 101
+
+
+def test_the_end_is_checked_once_early_in_the_cycle_and_moved_only_when_clearly_off() -> None:
+    fit = TimeFit(end=1000)  # fitted at step 100: 900 steps planned
+    assert not check_due(fit, step=189, fitted_at=100) and check_due(fit, step=190, fitted_at=100)  # 10%
+    assert check_due(TimeFit(end=150), step=120, fitted_at=100) and not check_due(TimeFit(end=150), 119, 100)
+    assert not check_due(fit, 550, 100) and check_due(fit, 549, 100)  # only in the cycle's first half
+    assert not check_due(TimeFit(end=130), 120, 100)  # a cycle this short is not checked
+    assert not check_due(TimeFit(), 500, 100)
+    # the rate timed since the fit gives 190 + int(0.97 x 850) = 1014: within 5% of 900, kept
+    assert checked_end(1000, 100, step=190, steps_per_s=1.0, seconds_left=850.0, limit=5000) == 1000
+    # the machine got twice as fast: 190 + int(0.97 x 2 x 850)
+    assert checked_end(1000, 100, 190, 2.0, 850.0, limit=5000) == 190 + 1649
+    assert checked_end(1000, 100, 190, 2.0, 850.0, limit=1200) == 1200  # never past the configured steps
+    assert checked_end(1000, 100, 190, 0.5, 850.0, limit=5000) == 190 + 412  # slower: the decay ends in time
 
 
 def test_a_cycle_is_fitted_once_after_its_warm_up_with_enough_steps_timed() -> None:
