@@ -54,7 +54,8 @@ class App:
         if not candidates:
             log.warning("no checkpoint found in %s", self.settings.checkpoint_dir)
             return
-        self.models.load_first(candidates if fallback else candidates[:1])  # a file that cannot be loaded is skipped; the status says so
+        # a file that cannot be loaded is skipped (the status says so), or with fallback False ends the try
+        self.models.load_first(candidates if fallback else candidates[:1])
 
     def load_checkpoint(self, query: str) -> LoadedModel:
         """Switch to a checkpoint (see ModelManager.load) and remember it for the next start."""
