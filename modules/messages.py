@@ -82,6 +82,10 @@ EN: dict[str, str] = {
     "bad_task_id": "The task id '{value}' is already in use or not valid (1 to 64 characters).",
     "paste_vae_missing": "The parameters name the VAE '{name}', which is not in the VAE folder; the current VAE stays.",
     "paste_empty": "Paste generation parameters (an image's infotext) into the prompt box first, then press ↙️.",
+    "file_damaged": ("Cannot load '{file}': the file is damaged or incomplete ({detail}). Download it again, "
+                     "or remove it from its folder."),
+    "zip_too_large": ("Cannot load '{file}': the file is damaged or a zip bomb: its part '{part}' says it unpacks to "
+                      "{declared}, {why}. It was refused without unpacking it; use a .safetensors version instead."),
     "paste_done": "Generation parameters read from the prompt box.",
     "paste_overrides": ("They also record a setting, kept in Override settings for this tab's next generations "
                         "(remove it there to use your own): {labels}."),

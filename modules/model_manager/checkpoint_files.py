@@ -8,20 +8,22 @@ replaced by a stub that ignores its state.
 
 from __future__ import annotations
 
-import json
 import re
-import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modules.errors import CheckpointLoadError
+from modules.messages import msg
+from modules.model_manager.safetensors_header import read_header
 
 if TYPE_CHECKING:
     import torch
 
 SAFETENSORS_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
-MAX_HEADER = 100 * 1024 * 1024
+MAX_PICKLE_RECORD = 64 * 2**20  # data.pkl holds names and shapes; the tensors are parts of their own
+MAX_UNPACK_RATIO = 4  # real torch zips are stored uncompressed: their parts add up to the file's size
+UNPACK_SLACK = 16 * 2**20
 
 
 class _IgnoredLightningObject:
@@ -70,9 +72,48 @@ def _pickle_error_reason(exc: BaseException) -> str:
     return "the file is damaged or incomplete, or not a PyTorch checkpoint"
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
+
+
+def check_zip_sizes(path: Path) -> None:
+    """Refuse a torch zip checkpoint whose parts declare more unpacked data than such a file can hold
+    (a zip bomb, or damage), from the sizes in its directory alone: nothing is unpacked. torch stores
+    tensors uncompressed, so the parts of a real checkpoint add up to about the file's size; data.pkl
+    holds only the layout. Files that are not zip archives (legacy pickles) are left to torch.load."""
+    import zipfile
+
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise _fail(path, f"the file cannot be read ({exc.strerror or exc})") from exc
+    with handle:
+        if handle.read(4) != b"PK\x03\x04":
+            return
+        size = path.stat().st_size
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                parts = archive.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+            detail = f"not a readable zip archive: {exc}"
+            raise CheckpointLoadError(msg("file_damaged", file=path.name, detail=detail)) from exc
+    for part in parts:
+        if part.filename.endswith(".pkl") and part.file_size > MAX_PICKLE_RECORD:
+            why = f"more than the {_size(MAX_PICKLE_RECORD)} a checkpoint's layout ever needs"
+            raise CheckpointLoadError(msg("zip_too_large", file=path.name, part=part.filename,
+                                          declared=_size(part.file_size), why=why))
+    total = sum(part.file_size for part in parts)
+    if total > size * MAX_UNPACK_RATIO + UNPACK_SLACK:
+        biggest = max(parts, key=lambda part: part.file_size)
+        why = f"{_size(total)} for all parts, from a file of {_size(size)}"
+        raise CheckpointLoadError(msg("zip_too_large", file=path.name, part=biggest.filename,
+                                      declared=_size(biggest.file_size), why=why))
+
+
 def _load_pickle(path: Path) -> Any:
     import pickle
 
+    check_zip_sizes(path)
     import torch
 
     try:
@@ -89,7 +130,7 @@ def _load_pickle(path: Path) -> Any:
 def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
-    _check_safetensors_size(path)
+    read_header(path)  # the whole header checked first: damaged files get one clear message
     try:
         return load_file(str(path), device="cpu")
     except MemoryError as exc:
@@ -98,49 +139,9 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise _fail(path, f"the file is damaged or incomplete ({exc})") from exc
 
 
-def _read_header(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(8)
-            if len(raw) < 8:
-                raise _fail(path, "the file is damaged or incomplete (too short for a safetensors file)")
-            (length,) = struct.unpack("<Q", raw)
-            if length > MAX_HEADER or length > path.stat().st_size - 8:
-                raise _fail(path, "the file is damaged or incomplete (bad safetensors header)")
-            header = json.loads(handle.read(length).decode("utf-8"))
-    except OSError as exc:
-        raise _fail(path, f"the file cannot be read ({exc.strerror or exc})") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(path, "the file is damaged or incomplete (bad safetensors header)") from exc
-    if not isinstance(header, dict):
-        raise _fail(path, "the file is damaged or incomplete (bad safetensors header)")
-    return header
-
-
-def _check_safetensors_size(path: Path) -> None:
-    """Truncated files: the header's last data offset must fit into the file."""
-    header = _read_header(path)
-    end = 0
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not offsets or len(offsets) != 2:
-            raise _fail(path, "the file is damaged or incomplete (bad safetensors header)")
-        end = max(end, int(offsets[1]))
-    with path.open("rb") as handle:
-        header_len = struct.unpack("<Q", handle.read(8))[0]
-    if 8 + header_len + end > path.stat().st_size:
-        raise _fail(path, "the file is damaged or incomplete (it is shorter than its header says)")
-
-
 def read_safetensors_metadata(path: Path) -> dict[str, str]:
-    """The __metadata__ of a .safetensors file ({} when there is none)."""
-    path = Path(path)
-    meta = _read_header(path).get("__metadata__") or {}
-    if not isinstance(meta, dict):
-        return {}
-    return {str(k): str(v) for k, v in meta.items()}
+    """The __metadata__ of a .safetensors file ({} when there is none); CheckpointLoadError when damaged."""
+    return dict(read_header(Path(path)).metadata)
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ file that cannot be read, is listed as skipped with the reason.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     import torch
 
     from modules.model_manager.loaded_model import LoadedModel
+
+log = logging.getLogger(__name__)
 
 EMBEDDING_SUFFIXES = (".pt", ".bin", ".safetensors")
 SDXL_KEYS = ("clip_l", "clip_g")
@@ -190,6 +193,11 @@ class EmbeddingDatabase:
                 emb = load_embedding(path)
             except (CheckpointLoadError, ValueError, OSError) as e:
                 skipped[path.stem] = SkippedEmbedding(path.stem, path, str(e))
+                continue
+            except Exception as e:  # noqa: BLE001 - one odd file must not break the list or generation
+                log.exception("embedding %s could not be read", path)
+                why = f"Cannot load '{path.name}' ({type(e).__name__}: {e})"
+                skipped[path.stem] = SkippedEmbedding(path.stem, path, why)
                 continue
             reason = fit_reason(emb, widths) if widths is not None else None
             if reason:

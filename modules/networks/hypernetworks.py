@@ -130,7 +130,11 @@ def load_hypernetwork(path: Path, name: str | None = None) -> Hypernetwork:
     modules: dict[int, tuple[torch.nn.Module, torch.nn.Module]] = {}
     for key, value in data.items():
         if isinstance(key, int) and isinstance(value, list | tuple) and len(value) == 2:
-            k_mod, v_mod = (build_module(dict(sd), meta, key) for sd in value)
+            try:
+                k_mod, v_mod = (build_module(dict(sd), meta, key) for sd in value)
+            except (KeyError, TypeError, IndexError, AttributeError) as exc:  # plain data, but not the layout
+                raise ValueError(f"its {key} module is not laid out as a hypernetwork's "
+                                 f"({type(exc).__name__}: {exc})") from exc
             modules[key] = (k_mod, v_mod)
     if not modules:
         raise ValueError("it holds no hypernetwork modules (no integer context-width keys)")

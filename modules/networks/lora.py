@@ -45,6 +45,7 @@ class LoraFile:
     name: str  # file stem: what <lora:name> uses
     path: Path
     metadata: dict[str, str] = field(default_factory=dict)  # safetensors __metadata__ (kohya ss_* keys)
+    problem: str = ""  # why the file cannot be used (a damaged header), found when the folder was scanned
 
     @property
     def alias(self) -> str:
@@ -65,27 +66,35 @@ class LoraFile:
 
 
 def addnet_hash(path: Path) -> str:
-    """kohya's sshs_model_hash: SHA-256 of a .safetensors file after its header; whole file otherwise."""
+    """kohya's sshs_model_hash: SHA-256 of a .safetensors file after its header; whole file otherwise
+    (also for a file too short to have a header)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        if path.suffix.lower() == ".safetensors":
-            (length,) = struct.unpack("<Q", handle.read(8))
+        prefix = handle.read(8) if path.suffix.lower() == ".safetensors" else b""
+        if len(prefix) == 8:
+            (length,) = struct.unpack("<Q", prefix)
             handle.seek(8 + length)
+        else:
+            handle.seek(0)
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def _metadata(path: Path) -> dict[str, str]:
+def _scanned(path: Path) -> LoraFile:
+    """The file as listed: its metadata, or (a damaged .safetensors header) the reason it is skipped."""
     if path.suffix.lower() != ".safetensors":
-        return {}
+        return LoraFile(path.stem, path)
     from modules.model_manager.checkpoint_files import read_safetensors_metadata
 
     try:
-        return read_safetensors_metadata(path)
+        return LoraFile(path.stem, path, read_safetensors_metadata(path))
     except CheckpointLoadError as exc:
-        log.warning("%s", exc)
-        return {}
+        log.warning("LoRA skipped: %s", exc)
+        return LoraFile(path.stem, path, problem=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one odd file must not break the list or generation
+        log.exception("LoRA %s could not be read", path)
+        return LoraFile(path.stem, path, problem=f"Cannot load '{path.name}' ({type(exc).__name__}: {exc})")
 
 
 class LoraLibrary:
@@ -104,7 +113,7 @@ class LoraLibrary:
                 if any(part.startswith(".") for part in path.relative_to(self.root).parts):
                     continue
                 if path.is_file() and path.suffix.lower() in LORA_SUFFIXES:
-                    found.append(LoraFile(path.stem, path, _metadata(path)))
+                    found.append(_scanned(path))
                     if len(found) >= MAX_FILES:
                         break
         with self._lock:
@@ -242,7 +251,7 @@ def _merge(model: LoadedModel, library: LoraLibrary, tags: Sequence[NetworkTag],
         except CheckpointLoadError as exc:
             report.notices.append(f"LoRA '{tag.name}' was not used: {exc}")
             continue
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:  # RuntimeError: torch refused the file's tensors
             report.notices.append(f"LoRA '{tag.name}' ({lora.path.name}) was not used: {exc}.")
             continue
         for target, delta in deltas.items():

@@ -41,6 +41,7 @@ def _lora_cards(app: App) -> list[NetworkCard]:
     cards = []
     for lora in app.networks.loras.files():  # alias and metadata from the file's header
         detail = f"alias: {lora.alias}" if lora.alias != lora.name else ""
+        detail = f"skipped: {lora.problem}" if lora.problem else detail
         cards.append(NetworkCard("LoRA", lora.name, lora.path, f"<lora:{lora.name}:1>", find_preview(lora.path),
                                  detail))
     return cards
