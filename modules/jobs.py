@@ -4,6 +4,7 @@
     app.jobs.position(job)                                        # jobs ahead of it (0 = running or done)
     job.progress                                                  # this job's own step count, ETA, preview
     job.result()                                                  # waits; returns fn's value or raises its error
+    job.take()                                                    # the same, handing the value over (job forgets it)
     app.jobs.interrupt(owner="ui:<session>")                      # stops that owner's jobs only
 
 Each job has an id, an owner and its own Progress with its own Interrupt and Skip flags, so one user's
@@ -11,6 +12,10 @@ Interrupt never touches another user's job. A job interrupted while it still wai
 once (its result() raises JobCancelled). A failing job stores its error and the worker goes on with
 the next one, so an error never blocks the queue. The worker thread starts with the first job and
 ends when the queue is empty.
+
+Finished jobs stay listed (FINISHED_KEPT) for progress look-ups by id. A waiter whose value holds big
+data (the API's images) takes it with take() or gives it up with release(), so the listed job keeps
+only its id, state and progress.
 """
 
 from __future__ import annotations
@@ -130,6 +135,9 @@ class Job(Generic[T]):
         self._done = threading.Event()
         self._value: T | None = None
         self._error: BaseException | None = None
+        self._hand_off = threading.Lock()
+        self._unwanted = False  # release() was called: the value is dropped when the job ends
+        self._taken = False
 
     @property
     def done(self) -> bool:
@@ -143,9 +151,44 @@ class Job(Generic[T]):
         """fn's return value; re-raises fn's error (JobCancelled when it was cancelled while waiting)."""
         if not self._done.wait(timeout):
             raise TimeoutError(f"job {self.id} is still {self.state}")
+        if self._taken:
+            raise RuntimeError(f"the result of job {self.id} was already taken")
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]
+
+    def take(self, timeout: float | None = None) -> T:
+        """result(), handed over: the job keeps no reference to the value or error afterwards (once only)."""
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"job {self.id} is still {self.state}")
+        with self._hand_off:
+            if self._taken:
+                raise RuntimeError(f"the result of job {self.id} was already taken")
+            value, error = self._value, self._error
+            self._value = self._error = None
+            self._taken = True
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error  # the traceback (and the frames' data) lives only as long as the raised error
+        return value  # type: ignore[return-value]
+
+    def release(self) -> None:
+        """Nobody will ask for the value (the waiter went away): drop it now, or when the job ends."""
+        with self._hand_off:
+            self._unwanted = True
+            if self.done:
+                self._value = self._error = None
+                self._taken = True
+
+    def _settle(self) -> None:
+        """End of the job (value or error stored): drop them at once if release() came first."""
+        with self._hand_off:
+            if self._unwanted:
+                self._value = self._error = None
+                self._taken = True
+            self._done.set()
 
     def _run(self) -> None:
         self.state = "running"
@@ -161,14 +204,14 @@ class Job(Generic[T]):
             self.progress.active = False
             self.progress.release_latents()
             self._fn = None  # type: ignore[assignment]  # drop references to request data
-            self._done.set()
+            self._settle()
 
     def _cancel(self) -> None:
         self.state = "cancelled"
         self.progress.interrupted = True
         self._error = JobCancelled(msg("job_cancelled"))
         self._fn = None  # type: ignore[assignment]
-        self._done.set()
+        self._settle()
 
 
 class JobQueue:

@@ -138,6 +138,10 @@ EN: dict[str, str] = {
     "option_choices": "The option '{option}' cannot be set to {value!r}: choose one of {choices}.",
     "option_range": "The option '{option}' must be between {low:g} and {high:g}, not {value!r}.",
     "options_skipped": "Some settings in {file} have values this version cannot use ({keys}); their defaults are used.",
+    "api_request_pixels": "The {count} image(s) of this request (init_images and mask) hold {total:.1f} million "
+                          "pixels together; the limit is {limit:.1f} million per request (e.g. 16 images of "
+                          "2048x2048 or 4 of 4096x4096). Send fewer or smaller images (they are resized to width x "
+                          "height anyway), or split them over several requests.",
     "options_damaged": ("The settings file {file} could not be read ({reason}); it was kept as {kept} and the "
                         "default settings are used."),
     "options_not_saved": "Settings could not be saved to {file} ({reason}); they last until the app stops.",

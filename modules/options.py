@@ -46,8 +46,9 @@ FIXED_OPTIONS: dict[str, Any] = {
     "randn_source": "CPU",
 }
 
-# app options a generation reads, which a request's override_settings may set for that one run
-RUN_OPTIONS = ("sd_noise_schedule",)
+# app options a run reads (the generation, or the API's answer for return_grid), which a request's
+# override_settings may set for that one run
+RUN_OPTIONS = ("sd_noise_schedule", "return_grid")
 
 # values the app sets itself and reads back at the next start
 REMEMBERED = ("sd_model_checkpoint", "sd_vae")
@@ -84,6 +85,8 @@ APP_OPTIONS: dict[str, OptionSpec] = {
     # "Default": the schedule the checkpoint says it was trained on; "Zero Terminal SNR": that one for
     # every model (for zero-terminal-SNR checkpoints whose file does not say so)
     "sd_noise_schedule": OptionSpec("Default", str, choices=NOISE_SCHEDULES),
+    # A1111's "Show grid in gallery": the API answers a batch's grid first only with save_images and this on
+    "return_grid": OptionSpec(True, bool),
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modules.api.images import ApiError, encode_png
@@ -31,10 +31,14 @@ P = TypeVar("P", bound="GenerationParams")
 
 @dataclass
 class Outcome:
+    """What a finished job hands to the request that waits for it. params hold no images (init images and
+    mask are dropped as soon as the generation ends), so nothing decoded outlives the answer."""
+
     result: GenerationResult
     params: GenerationParams
     model: CheckpointInfo | None
     job_timestamp: str
+    task_infotext: dict[str, object] = field(default_factory=dict)  # img2img's keys, read while params had them
 
 
 Txt2ImgOutcome = Outcome  # the name used before img2img shared it
@@ -47,12 +51,14 @@ def prepare(app: App, req: StableDiffusionProcessingTxt2Img) -> Txt2ImgParams:
 
 
 def prepare_img2img(app: App, req: StableDiffusionProcessingImg2Img) -> Img2ImgParams:
-    """Validated Img2ImgParams with the request's images decoded (ApiError naming the field otherwise)."""
-    from modules.api.images import decode_image
+    """Validated Img2ImgParams with the request's images decoded (ApiError naming the field otherwise).
+    Their headers are read first: together they may hold MAX_REQUEST_PIXELS (413 before any decoding)."""
+    from modules.api.images import decode_images
 
     req.check_supported()
-    images = [decode_image(text, f"init_images[{i}]") for i, text in enumerate(req.init_images or [])]
-    mask = decode_image(req.mask, "mask") if req.mask else None
+    texts = [(text, f"init_images[{i}]") for i, text in enumerate(req.init_images or [])]
+    decoded = decode_images(texts + ([(req.mask, "mask")] if req.mask else []))
+    images, mask = (decoded[:-1], decoded[-1]) if req.mask else (decoded, None)
     return _checked(app, req, req.to_img2img_params(images, mask, app.options.param_defaults()))
 
 
@@ -125,7 +131,11 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
             run = img2img_module.img2img if kind == "img2img" else txt2img_module.txt2img  # looked up now: tests patch them
             result = run(app, sized, progress, save_images=save_images, save_grid=save_grid,  # type: ignore[arg-type]
                          options=options)
-            return Outcome(result, sized, app.models.current_info, stamp)
+            # A1111: no grid in the answer unless save_images is true and return_grid (option or override) is on
+            if not (req.save_images and options.get("return_grid", app.options.get("return_grid", True))):
+                result.grid = None
+            kept, task_infotext = _without_images(sized)
+            return Outcome(result, kept, app.models.current_info, stamp, task_infotext)
         finally:
             if vae and restore:
                 app.networks.vaes.selected = previous_vae  # the next job applies it again
@@ -136,6 +146,17 @@ def submit(app: App, req: ProcessingCommon, params: GenerationParams, owner: str
                     log.exception("could not put checkpoint %s back", previous.title)
 
     return app.jobs.submit(kind, work, owner=owner, job_id=req.force_task_id)
+
+
+def _without_images(params: GenerationParams) -> tuple[GenerationParams, dict[str, object]]:
+    """(params without init images and mask, img2img's infotext keys read before they went): what the answer
+    needs, so that the decoded images are freed when the job ends, whatever happens to its outcome."""
+    from modules.generation.img2img_infotext import img2img_infotext
+    from modules.generation.params import Img2ImgParams
+
+    if not isinstance(params, Img2ImgParams):
+        return params, {}
+    return replace(params, init_images=(), mask=None), img2img_infotext(params)
 
 
 def model_sized(params: P, model: LoadedModel | None) -> P:
@@ -175,18 +196,15 @@ def size_it_would_have(app: App, req: ProcessingCommon, params: P) -> P:
 
 
 def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
-    """The "info" string: A1111's Processed.js() keys, for the images actually made."""
-    from modules.generation.img2img_infotext import img2img_infotext
+    """The "info" string: A1111's Processed.js() keys, for the images in the answer (with a grid first:
+    index_of_first_image 1 and the grid's infotext first, as A1111)."""
     from modules.generation.infotext import APP_VERSION, schedule_label
-    from modules.generation.params import Img2ImgParams
 
     result, params, model = outcome.result, outcome.params, outcome.model
     extra: dict[str, object] = {"Schedule type": schedule_label(params.sampler_name,
                                                                 result.scheduler or params.scheduler)}
-    denoising = None
-    if isinstance(params, Img2ImgParams):
-        extra.update(img2img_infotext(params))
-        denoising = extra.pop("Denoising strength")
+    extra.update(outcome.task_infotext)
+    denoising = extra.pop("Denoising strength", None)
     has_grid = result.grid is not None
     seeds = list(result.seeds)
     infotexts = ([result.infotexts[0]] if has_grid else []) + list(result.infotexts)
@@ -231,7 +249,8 @@ def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
 
 
 def response_body(outcome: Outcome, req: ProcessingCommon) -> dict[str, Any]:
-    """{"images": [...], "parameters": {request}, "info": "<json>"}; the grid comes first when there is one."""
+    """{"images": [...], "parameters": {request}, "info": "<json>"}; the grid comes first when the job kept
+    one for the answer (save_images with return_grid on, as in A1111; see submit)."""
     result = outcome.result
     images: list[str] | None = None
     if req.send_images:

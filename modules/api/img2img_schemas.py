@@ -91,6 +91,7 @@ class StableDiffusionProcessingImg2Img(ProcessingCommon):
 
 
 class ImageToImageResponse(ApiModel):
-    images: list[str] | None = Field(default=None, description="base64 PNGs (grid first when there is one)")
+    images: list[str] | None = Field(default=None, description="base64 PNGs; a batch's grid first only with "
+                                     "save_images and the return_grid option on (as A1111)")
     parameters: dict[str, Any]
     info: str

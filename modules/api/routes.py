@@ -98,12 +98,14 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
     async def run_generation(req: Any, params: Any, owner: str) -> dict[str, Any]:
         # waiting is async, so any number of queued requests holds no worker thread
         job = generate.submit(app, req, params, owner)
-        while not job.wait(0):
-            await asyncio.sleep(WAIT_POLL_S)
         try:
-            outcome = job.result()
+            while not job.wait(0):
+                await asyncio.sleep(WAIT_POLL_S)
+            outcome = job.take()  # the finished job, still listed for /progress, keeps no images
         except JobCancelled:
             return generate.cancelled_body(app, req, params)
+        finally:
+            job.release()  # the request went away while waiting: its images are dropped when the job ends
         return await run_in_threadpool(generate.response_body, outcome, req)
 
     @router.post("/txt2img", response_model=TextToImageResponse, tags=["generation"])

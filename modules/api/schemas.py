@@ -149,8 +149,8 @@ class ProcessingCommon(ApiModel):
         return not (self.infotext and "Size-1" in parse_infotext(self.infotext))
 
     def run_options(self) -> dict[str, Any]:
-        """Values of RUN_OPTIONS (sd_noise_schedule) for this request's run only: override_settings' own,
-        else the settings its infotext records ("Noise Schedule: ...", as A1111's apply_infotext does)."""
+        """Values of RUN_OPTIONS (sd_noise_schedule, return_grid) for this request's run only: override_settings'
+        own, else the settings its infotext records ("Noise Schedule: ...", as A1111's apply_infotext does)."""
         from modules.generation.infotext import parse_infotext
         from modules.generation.override_settings import overrides_in_infotext
         from modules.options import RUN_OPTIONS
@@ -197,7 +197,8 @@ class StableDiffusionProcessingTxt2Img(ProcessingCommon):
 
 
 class TextToImageResponse(ApiModel):
-    images: list[str] | None = Field(default=None, description="base64 PNGs (grid first when there is one)")
+    images: list[str] | None = Field(default=None, description="base64 PNGs; a batch's grid first only with "
+                                     "save_images and the return_grid option on (as A1111)")
     parameters: dict[str, Any]
     info: str
 

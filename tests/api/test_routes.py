@@ -30,23 +30,23 @@ def outputs(served: Served) -> list[Path]:
     return sorted((served.data_dir / "outputs").rglob("*.png"))
 
 
-def test_txt2img_returns_grid_and_images_with_infotext_like_a1111(client: httpx.Client, api_server: Served) -> None:
+def test_txt2img_returns_the_images_with_infotext_like_a1111(client: httpx.Client, api_server: Served) -> None:
     before = outputs(api_server)
     r = client.post(f"{V1}/txt2img", json={"prompt": "a red fox", "negative_prompt": "blurry", "seed": 5,
                                            "batch_size": 2, "sampler_name": "Euler a", **SMALL})
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"images", "parameters", "info"}
-    assert len(body["images"]) == 3, "grid first, then each image"
+    assert len(body["images"]) == 2, "each image and no grid: save_images is false (A1111)"
     texts = [png_text(b64) for b64 in body["images"]]
-    assert "Seed: 5," in texts[0] and "Seed: 5," in texts[1] and "Seed: 6," in texts[2]
+    assert "Seed: 5," in texts[0] and "Seed: 6," in texts[1]
     assert all(t.startswith("a red fox\nNegative prompt: blurry\nSteps: 2, Sampler: Euler a,") for t in texts)
     info = json.loads(body["info"])
-    assert info["all_seeds"] == [5, 6] and info["seed"] == 5 and info["index_of_first_image"] == 1
+    assert info["all_seeds"] == [5, 6] and info["seed"] == 5 and info["index_of_first_image"] == 0
     assert info["infotexts"] == texts and info["sd_model_name"] == "tiny-a" and info["sampler_name"] == "Euler a"
     assert info["warnings"] == []
     assert body["parameters"]["prompt"] == "a red fox" and body["parameters"]["sampler_index"] == "Euler"
-    with Image.open(io.BytesIO(base64.b64decode(body["images"][1]))) as image:
+    with Image.open(io.BytesIO(base64.b64decode(body["images"][0]))) as image:
         assert image.size == (64, 64)
     assert outputs(api_server) == before, "API images are not saved unless save_images is true"
 
