@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from modules.http_guards import parse_allowed_hosts
 from modules.settings import PROJECT_ROOT, SHIPPED_DEMO_CHECKPOINT, Settings
 
 
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="HTTP Basic credentials needed for every REST API route")
     p.add_argument("--enable-insecure-extension-access", action="store_true",
                    help="allow installing/running new code (extensions) even when shared with --listen")
+    p.add_argument("--allowed-hosts", default=None, metavar="NAME[,NAME2]",
+                   help="more host names the server answers to (besides localhost and 127.0.0.1; with --listen "
+                        "also IP addresses and this machine's name); '.example.org' takes subdomains, '*' any name")
     add_model_flags(p)
     return p
 
@@ -74,6 +78,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         gradio_auth_path=gradio_auth_path.resolve() if gradio_auth_path else None,
         api_auth=getattr(args, "api_auth", None),
         enable_insecure_extension_access=getattr(args, "enable_insecure_extension_access", False),
+        allowed_hosts=parse_allowed_hosts(getattr(args, "allowed_hosts", None)),
         device=args.device,
         precision=args.precision,
         no_half_vae=args.no_half_vae,

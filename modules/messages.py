@@ -143,6 +143,11 @@ EN: dict[str, str] = {
                           "2048x2048 or 4 of 4096x4096). Send fewer or smaller images (they are resized to width x "
                           "height anyway), or split them over several requests.",
     "options_damaged": ("The settings file {file} could not be read ({reason}); it was kept as {kept} and the "
+    "body_stalled": "The request body stopped arriving (no data for {seconds:g} seconds); send it again.",
+    "host_not_allowed": "This server does not answer to the host name '{host}' (it answers to {allowed}). If you "
+                        "reach it by that name on purpose, start it with --allowed-hosts {host}.",
+    "checkpoint_switch_busy": "{count} checkpoint switches are already waiting for the queue (the most allowed); "
+                              "retry once one of them has finished.",
                         "default settings are used."),
     "options_not_saved": "Settings could not be saved to {file} ({reason}); they last until the app stops.",
     # extra networks

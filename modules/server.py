@@ -4,6 +4,8 @@ One FastAPI app holds the /sdapi/v1 routes (with --api or --nowebui) and, unless
 Gradio page mounted at "/", so UI and API share the process, the App and its job queue.
 --gradio-auth / --gradio-auth-path put Gradio's log-in in front of the page; --api-auth puts HTTP
 Basic in front of every API route (compared in constant time).
+Every request first passes modules/http_guards.py: a Host the server was not started for gets a 400
+(DNS rebinding; --allowed-hosts adds names) and a request body that stalls gets a 408.
 
 No share link, no analytics, no run history, no monitoring endpoint, and a theme with system fonts
 only: the page and the server make no request to any other host. gradio, fastapi and uvicorn are
@@ -82,7 +84,16 @@ def build_http_app(app: App, demo: Any | None) -> Any:
             allowed_paths=[str(settings.outputs_dir)], footer_links=["settings"], run_history=False,
             enable_monitoring=False, ssr_mode=False, pwa=False, mcp_server=False, show_error=False,
         )
+    install_guards(http_app, settings)
     return http_app
+
+
+def install_guards(http_app: Any, settings: Settings) -> None:
+    """In front of everything (page and API), outermost first: the Host check, then the slow-body timeout."""
+    from modules import http_guards
+
+    http_app.add_middleware(http_guards.SlowBodyGuard, stall_timeout_s=http_guards.BODY_STALL_TIMEOUT_S)
+    http_app.add_middleware(http_guards.HostCheck, policy=http_guards.settings_host_policy(settings))
 
 
 class HttpServer:

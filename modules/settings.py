@@ -31,6 +31,9 @@ class Settings:
     gradio_auth_path: Path | None = None  # file with the same format (commas or one pair per line)
     api_auth: str | None = None  # "user:pass[,...]": HTTP Basic on every /sdapi route
     enable_insecure_extension_access: bool = False  # allow installing/running new code even with --listen
+    # Host names answered besides localhost/127.0.0.1/::1 (and, with --listen, IP literals and this machine's
+    # names): --allowed-hosts, parsed ('.example.org' takes subdomains too; '*' turns the Host check off)
+    allowed_hosts: list[str] = field(default_factory=list)
     device: Device = "auto"
     precision: Precision = "auto"
     no_half_vae: bool = False

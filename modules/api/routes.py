@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/sdapi/v1"
 API_OWNER = "api:"
 WAIT_POLL_S = 0.05
+MAX_WAITING_SWITCHES = 4  # checkpoint switches (POST /options) that may wait for the queue at once
 
 
 def owner_dependency(pairs: Credentials) -> Any:
@@ -146,8 +147,11 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
         return {**app.options.as_dict(), "sd_model_checkpoint": info.title if info else None,
                 "sd_checkpoint_hash": info.sha256 if info else None, "sd_vae": app.networks.vaes.selected}
 
-    @router.post("/options", tags=["options"])
-    def set_options(values: dict[str, Any] = Body(...), owner: str = Depends(caller)) -> None:  # noqa: B008
+    switch_slots: list[object] = []  # one token per checkpoint switch of /options being checked or waiting
+
+    def check_options(values: dict[str, Any]) -> dict[str, Any]:
+        """Runs on a worker thread: checks the checkpoint name and option values, selects the VAE;
+        returns the options to store."""
         checkpoint = values.get("sd_model_checkpoint")
         if checkpoint is not None and (not isinstance(checkpoint, str) or app.folders.find_checkpoint(checkpoint) is None):
             raise ApiError(msg("checkpoint_not_found", name=str(checkpoint)[:200]), status=404)
@@ -160,9 +164,31 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
         rest = {k: v for k, v in values.items() if k not in ("sd_model_checkpoint", "sd_checkpoint_hash", "sd_vae")}
         for key, value in rest.items():
             app.options.check(key, value)
-        if checkpoint:
-            app.jobs.run("load-checkpoint", lambda _p: app.load_checkpoint(checkpoint), owner=owner)
-        unknown = app.options.update(rest)
+        return rest
+
+    @router.post("/options", tags=["options"])
+    async def set_options(values: dict[str, Any] = Body(...), owner: str = Depends(caller)) -> None:  # noqa: B008
+        # A checkpoint switch is a queued job, awaited without holding a worker thread (as run_generation
+        # does), so switches waiting behind a long job never starve /progress, /interrupt or the page; at
+        # most MAX_WAITING_SWITCHES wait at once, a further one gets a 429 before anything changes. A client
+        # that goes away does not cancel its switch: the job is queued and runs (A1111 switches in the request).
+        checkpoint = values.get("sd_model_checkpoint")
+        if not checkpoint:
+            rest = await run_in_threadpool(check_options, values)
+        else:
+            if len(switch_slots) >= MAX_WAITING_SWITCHES:
+                raise ApiError(msg("checkpoint_switch_busy", count=len(switch_slots)), status=429)
+            token = object()
+            switch_slots.append(token)
+            try:
+                rest = await run_in_threadpool(check_options, values)
+                job = app.jobs.submit("load-checkpoint", lambda _p: app.load_checkpoint(checkpoint), owner=owner)
+                while not job.wait(0):
+                    await asyncio.sleep(WAIT_POLL_S)
+            finally:
+                switch_slots.remove(token)
+            job.result()  # the load's error (422) or JobCancelled (409) when interrupted while waiting
+        unknown = await run_in_threadpool(app.options.update, rest)
         if unknown:
             log.info("options not used by this version, ignored: %s", ", ".join(sorted(unknown)[:20]))
         return None

@@ -1,7 +1,9 @@
 """install_api(http_app, app): the /sdapi/v1 router plus what makes it safe to expose.
 
-- a body-size limit for /sdapi requests, and a JSON 500 for an unexpected error (413 before anything is parsed; the oversize body is read
-  and dropped up to a cap, so the client still gets the answer, and never kept in memory),
+- a body-size limit for /sdapi requests, and a JSON 500 for an unexpected error (413 before anything is
+  parsed: at once when Content-Length says too much, else as soon as the limit is passed; the rest of the
+  body is then read and dropped up to a cap, never kept, so a client that sends it all before reading
+  still gets the answer; a stalled body is cut by modules/http_guards.py's SlowBodyGuard),
 - error answers: every UserError is a 4xx whose message names the field, validation errors keep
   FastAPI's `detail` list (without echoing the input) and add a one-line `message`,
 - /openapi.json for the API, and /docs: a small page served from here that lists the routes from
@@ -43,7 +45,9 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        too_big = declared.isdigit() and int(declared) > self.limit
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(receive, send, 0)  # at once: the body is not waited for
+            return
         chunks: list[bytes] = []
         size, more = 0, True
         while more:
@@ -52,18 +56,12 @@ class ApiGuard:
                 return
             body = message.get("body", b"")
             size += len(body)
-            too_big = too_big or size > self.limit
-            if not too_big:
-                chunks.append(body)
-            else:
-                chunks.clear()
             more = message.get("more_body", False)
-            if too_big and size > DRAIN_CAP_BYTES:
-                break
-        if too_big:
-            text = msg("api_body_too_large", limit=self.limit // (1024 * 1024))
-            await _send_json(send, 413, {"error": "RequestTooLarge", "detail": text})
-            return
+            if size > self.limit:
+                chunks.clear()
+                await self._refuse(receive, send, size if more else -1)
+                return
+            chunks.append(body)
         body, replayed = b"".join(chunks), False
 
         async def replay() -> dict[str, Any]:
@@ -87,12 +85,30 @@ class ApiGuard:
             if not started:
                 await _send_json(send, 500, {"error": type(error).__name__, "detail": str(error)[:500]})
 
+    async def _refuse(self, receive: Any, send: Any, drained: int) -> None:
+        """The 413 goes out whole at once; then the rest of the body (drained: bytes read so far, -1 when
+        all were) is read and dropped up to DRAIN_CAP_BYTES, so a client that sends its whole body before
+        reading gets the answer instead of a reset; the response ends, and the connection closes, after."""
+        text = msg("api_body_too_large", limit=self.limit // (1024 * 1024))
+        data = json.dumps({"error": "RequestTooLarge", "detail": text}).encode("utf-8")
+        await send({"type": "http.response.start", "status": 413, "headers": _json_headers(len(data))})
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+        while 0 <= drained <= DRAIN_CAP_BYTES:  # a stalled body ends in a disconnect (SlowBodyGuard)
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                break
+            drained += len(message.get("body", b""))
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _json_headers(length: int) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", b"application/json"), (b"content-length", str(length).encode()),
+            (b"connection", b"close")]
+
 
 async def _send_json(send: Any, status: int, content: dict[str, Any]) -> None:
     data = json.dumps(content).encode("utf-8")
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            (b"connection", b"close")]})
+    await send({"type": "http.response.start", "status": status, "headers": _json_headers(len(data))})
     await send({"type": "http.response.body", "body": data})
 
 
