@@ -10,6 +10,16 @@ EN: dict[str, str] = {
     # parameter validation
     "bad_steps": "Steps must be between 1 and 150 (got {value}).",
     "prompt_too_long": "The {field} has {count:,} characters; the limit is {maximum:,}. Shorten it and try again.",
+    "prompt_too_many_chunks": "The {field} splits into {count} chunks of 75 tokens (BREAK starts a new chunk); "
+                              "the limit is {maximum}. Remove some BREAKs or shorten the prompt.",
+    "prompt_too_deep": "The {field} nests brackets {depth:,} deep; the limit is {maximum}. Remove some ( ) or [ ] "
+                       "(for a strong weight write (word:1.5) instead of many brackets).",
+    "prompt_too_many_schedules": "The {field} has {count:,} prompt edits and alternations ([from:to:when], [a|b]); "
+                                 "the limit is {maximum}. Remove some of them.",
+    "prompt_too_many_parts": "The {field} has {count:,} parts joined by AND; the limit is {maximum}. "
+                             "Remove some ANDs.",
+    "prompt_weight_too_large": "A weight in the {field} comes to {value} (nested brackets multiply); weights must be "
+                               "between -{maximum} and {maximum}. Lower it or remove some brackets.",
     "bad_cfg": "CFG scale must be between 0 and 30 (got {value}).",
     "bad_seed": "Seed must be -1 (random) or a whole number from 0 to 4294967295 (got {value}).",
     "bad_size": "The {field} must be a multiple of 8 between 64 and 2048 (got {value}).",

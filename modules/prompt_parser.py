@@ -72,6 +72,26 @@ def _is_float(value: str) -> bool:
     return True
 
 
+def emphasis_depth(text: str) -> int:
+    """How deep the emphasis brackets nest, counted as parse_prompt_attention pairs them.
+
+    Unclosed brackets count (they reach to the end); a closer with no opener of its kind is text.
+    Linear in the text, so it can be checked before the parsers, whose work grows with the depth.
+    """
+    round_open = square_open = deepest = 0
+    for token, weight in _attention_tokens(text):
+        if token == "(":
+            round_open += 1
+        elif token == "[":
+            square_open += 1
+        elif (weight is not None or token == ")") and round_open:
+            round_open -= 1
+        elif token == "]" and square_open:
+            square_open -= 1
+        deepest = max(deepest, round_open + square_open)
+    return deepest
+
+
 def parse_prompt_attention(text: str) -> list[list[Any]]:
     """[[text, weight], ...] for one prompt: emphasis brackets applied, equal neighbours merged.
 
@@ -184,6 +204,16 @@ def _text_at(nodes: list[Node], step: int, timeline: _Timeline) -> str:
             out.append(":".join(_text_at(part, step, timeline) for part in node.parts))
             out.append(node.close)
     return "".join(out)
+
+
+def texts_at_steps(prompt: str, steps: int, at: list[int]) -> list[str]:
+    """The prompt's text at each of the given 1-based steps (as get_learned_conditioning_prompt_schedules
+    would give it), without building the whole schedule."""
+    tree = parse_schedule_tree(prompt)
+    if tree is None:
+        return [prompt for _ in at]
+    timeline = _Timeline(steps, 0, 0.0, False)
+    return [_text_at(tree, step, timeline) for step in at]
 
 
 def prompt_schedule(prompt: str, timeline: _Timeline) -> list[list[Any]]:

@@ -146,6 +146,23 @@ def _classify(opener: str, segments: list[list[Node]], separators: list[str]) ->
     return Scheduled(before=before, after=segments[-2], when=number.group(1))
 
 
+def count_schedules(nodes: list[Node]) -> int:
+    """How many [from:to:when] edits and [a|b] alternations the tree holds, nested ones included."""
+    count = 0
+    stack: list[list[Node]] = [nodes]
+    while stack:
+        for node in stack.pop():
+            if isinstance(node, Scheduled):
+                count += 1
+                stack += [node.before or [], node.after]
+            elif isinstance(node, Alternate):
+                count += 1
+                stack += list(node.options)
+            elif isinstance(node, Emphasis):
+                stack += list(node.parts)
+    return count
+
+
 def parse_schedule_tree(prompt: str) -> list[Node] | None:
     """The prompt as a node list, or None when it does not parse (it is then used verbatim)."""
     try:

@@ -141,6 +141,18 @@ def encode_chunks(
     return apply_emphasis(hidden, multipliers, emphasis), pooled
 
 
+# (encoder index, token ids, multipliers) of a lone chunk -> its (hidden states, pooled) from encode_chunks
+ChunkCache = dict[tuple[int, tuple[int, ...], tuple[float, ...]], "tuple[torch.Tensor, torch.Tensor | None]"]
+
+
+def _chunk_key(encoder_index: int, batch: list[PromptChunk]) -> tuple[int, tuple[int, ...], tuple[float, ...]] | None:
+    """The cache key of a batch of one chunk without embeddings; None when it cannot be shared: emphasis
+    "Original" restores the mean over the whole batch, and embedding vectors are not in the key."""
+    if len(batch) != 1 or batch[0].fixes:
+        return None
+    return encoder_index, tuple(batch[0].tokens), tuple(batch[0].multipliers)
+
+
 def encode_texts(
     model: LoadedModel,
     texts: list[str],
@@ -148,19 +160,32 @@ def encode_texts(
     emphasis: str = "Original",
     comma_backtrack: int = DEFAULT_COMMA_BACKTRACK,
     find_embedding: EmbeddingFinder | Sequence[EmbeddingFinder | None] | None = None,
+    *,
+    field: str = "prompt",
+    chunk_cache: ChunkCache | None = None,
 ) -> Conditioning:
     """Encode each text (any length, A1111 prompt weights and BREAK) with every text encoder of the model.
 
     find_embedding: one finder for every encoder, or a sequence with one per encoder (SDXL: the
     embeddings' clip_l vectors for the first encoder, clip_g for the second).
+    InvalidParams (naming `field`) for a text of more than MAX_PROMPT_CHUNKS chunks, before any encoding.
+    A single text's chunks are encoded once per distinct chunk ("a BREAK a BREAK a" runs the encoder
+    once); chunk_cache shares them between calls with the same model, clip skip and emphasis.
     """
     import torch
+
+    from modules.errors import InvalidParams
+    from modules.prompt_limits import chunk_problem
 
     finders = (list(find_embedding) if isinstance(find_embedding, Sequence)
                else [find_embedding] * len(model.tokenizers))
     per_encoder = [[prompt_chunks(tokenizer, text, emphasis, comma_backtrack, finder)[0] for text in texts]
                    for tokenizer, finder in zip(model.tokenizers, finders, strict=True)]
     count = max(len(chunks) for per_text in per_encoder for chunks in per_text)
+    problem = chunk_problem(count, field)
+    if problem:
+        raise InvalidParams(problem)
+    cache: ChunkCache = chunk_cache if chunk_cache is not None else {}
     steps: list[torch.Tensor] = []
     pooled: torch.Tensor | None = None
     with torch.no_grad():
@@ -169,7 +194,13 @@ def encode_texts(
             for encoder_index, per_text in enumerate(per_encoder):
                 empty = empty_chunk(SpecialTokens.of(model.tokenizers[encoder_index]))
                 batch = [chunks[index] if index < len(chunks) else empty for chunks in per_text]
-                hidden, chunk_pooled = encode_chunks(model, encoder_index, batch, clip_skip, emphasis)
+                key = _chunk_key(encoder_index, batch)
+                if key is None:
+                    hidden, chunk_pooled = encode_chunks(model, encoder_index, batch, clip_skip, emphasis)
+                else:
+                    if key not in cache:
+                        cache[key] = encode_chunks(model, encoder_index, batch, clip_skip, emphasis)
+                    hidden, chunk_pooled = cache[key]
                 parts.append(hidden)
                 if index == 0 and chunk_pooled is not None:
                     pooled = chunk_pooled

@@ -61,7 +61,22 @@ class GenerationParams:
             (1 <= self.clip_skip <= 12, msg("bad_clip_skip", value=self.clip_skip)),
             (self.emphasis in EMPHASIS_MODES, msg("bad_emphasis", value=self.emphasis,
                                                   choices=", ".join(EMPHASIS_MODES))),
+            *self._prompt_checks(),
         ]
+
+    def _prompt_checks(self) -> list[tuple[bool, str]]:
+        """Chunks, nesting, edits, AND parts and weights of both prompts (modules/prompt_limits.py), once
+        their length and the steps are in range; a prompt over a limit would hold the queue for minutes."""
+        from modules.prompt_limits import prompt_problem
+
+        if not 1 <= self.steps <= 150:
+            return []
+        checks = []
+        for field, text, negative in (("prompt", self.prompt, False), ("negative prompt", self.negative_prompt, True)):
+            if len(text) <= MAX_PROMPT_CHARS:
+                problem = prompt_problem(text, field, self.steps, self.emphasis, negative=negative)
+                checks.append((problem is None, problem or ""))
+        return checks
 
     def validate(self) -> None:
         """Raise InvalidParams naming the first field that is out of range."""

@@ -107,12 +107,16 @@ def conditioning_schedule(
     cond is a Conditioning for a plain prompt, a ComposableConditioning when AND or a :weight is used.
     `encoded` (text → Conditioning) may be passed to share encodings between calls.
     """
-    from modules.generation.conditioning import ComposableConditioning, encode_texts
+    from modules.generation.conditioning import ChunkCache, ComposableConditioning, encode_texts
 
     cache = encoded if encoded is not None else {}
+    chunk_cache: ChunkCache = {}  # scheduled texts often share most of their chunks
+    positive = {text for schedule, _ in plan.parts for _, text in schedule}
     for text in plan.texts():
         if text not in cache:
-            cache[text] = encode_texts(model, [text], clip_skip, emphasis, comma_backtrack, find_embedding)
+            cache[text] = encode_texts(model, [text], clip_skip, emphasis, comma_backtrack, find_embedding,
+                                       field="prompt" if text in positive else "negative prompt",
+                                       chunk_cache=chunk_cache)
     simple = len(plan.parts) == 1 and plan.parts[0][1] == 1.0
 
     def at(step: int, _total: int) -> tuple[Conditioning | ComposableConditioning, Conditioning]:
