@@ -13,6 +13,7 @@ from modules.model_manager.folders import HashCache, ModelFolders
 from modules.model_manager.manager import ModelManager
 from modules.networks.library import ExtraNetworks
 from modules.options import Options
+from modules.registry import Registry
 from modules.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class App:
     jobs: JobQueue
     options: Options = field(default_factory=Options)  # A1111 option keys the backend honours
     networks: ExtraNetworks = field(default_factory=ExtraNetworks)  # embeddings, VAEs, LoRA, ...
+    registry: Registry = field(default_factory=Registry)  # samplers, network kinds, scripts, tabs, ... by name
 
     def refresh_models(self) -> list[str]:
         """Re-scan the model folders (extra networks too); returns the checkpoint titles."""

@@ -37,6 +37,10 @@ EN: dict[str, str] = {
     "bad_noise_multiplier": "Noise multiplier must be between 0 and {maximum} (got {value}).",
     "unknown_sampler": "Unknown sampler '{name}'. Choose one of: {choices}.",
     "unknown_schedule": "Unknown schedule type '{name}'. Choose one of: {choices}.",
+    # the registry (modules/registry.py)
+    "registry_bad_name": "A {kind} needs a name (got '{name}').",
+    "registry_duplicate": "A {kind} named '{name}' is already registered (by {source}); {new_source} cannot "
+                          "register another one. Rename it, or disable one of the two extensions.",
     # command-line generation (webui.py txt2img / img2img)
     "cli_no_file": "{what}: there is no file at {path}.",
     "cli_bad_image": "{what}: {path} is not an image this app can read (PNG, JPEG, WebP…).",
