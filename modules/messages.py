@@ -86,6 +86,10 @@ EN: dict[str, str] = {
                           "that use the GPU and try again",
     "model_loading": "Loading checkpoint {name}…",
     "model_loaded": "Loaded {name} ({arch}) in {seconds:.1f}s.",
+    "file_damaged": ("Cannot load '{file}': the file is damaged or incomplete ({detail}). Download it again, "
+                     "or remove it from its folder."),
+    "zip_too_large": ("Cannot load '{file}': the file is damaged or a zip bomb: its part '{part}' says it unpacks to "
+                      "{declared}, {why}. It was refused without unpacking it; use a .safetensors version instead."),
     # generation
     "interrupted": "Interrupted: {done} of {total} images finished and saved.",
     "busy": "Another generation is running; this one waits for it.",
@@ -96,10 +100,6 @@ EN: dict[str, str] = {
     "bad_task_id": "The task id '{value}' is already in use or not valid (1 to 64 characters).",
     "paste_vae_missing": "The parameters name the VAE '{name}', which is not in the VAE folder; the current VAE stays.",
     "paste_empty": "Paste generation parameters (an image's infotext) into the prompt box first, then press ↙️.",
-    "file_damaged": ("Cannot load '{file}': the file is damaged or incomplete ({detail}). Download it again, "
-                     "or remove it from its folder."),
-    "zip_too_large": ("Cannot load '{file}': the file is damaged or a zip bomb: its part '{part}' says it unpacks to "
-                      "{declared}, {why}. It was refused without unpacking it; use a .safetensors version instead."),
     "paste_done": "Generation parameters read from the prompt box.",
     "paste_overrides": ("They also record a setting, kept in Override settings for this tab's next generations "
                         "(remove it there to use your own): {labels}."),
@@ -142,7 +142,16 @@ EN: dict[str, str] = {
     "api_broken_image": "The image in '{field}' is damaged or incomplete ({error}).",
     "api_image_too_large": "The image in '{field}' is too large ({width}x{height}).",
     "api_image_huge": "The image in '{field}' is far too large (over {megapixels} megapixels).",
+    "api_request_pixels": "The {count} image(s) of this request (init_images and mask) hold {total:.1f} million "
+                          "pixels together; the limit is {limit:.1f} million per request (e.g. 16 images of "
+                          "2048x2048 or 4 of 4096x4096). Send fewer or smaller images (they are resized to width x "
+                          "height anyway), or split them over several requests.",
     "api_body_too_large": "The request body is larger than {limit} MB.",
+    "body_stalled": "The request body stopped arriving (no data for {seconds:g} seconds); send it again.",
+    "host_not_allowed": "This server does not answer to the host name '{host}' (it answers to {allowed}). If you "
+                        "reach it by that name on purpose, start it with --allowed-hosts {host}.",
+    "checkpoint_switch_busy": "{count} checkpoint switches are already waiting for the queue (the most allowed); "
+                              "retry once one of them has finished.",
     "api_unsupported": "The field '{field}' asks for a feature this version does not have yet; leave it at its default.",
     "api_unknown_task": "No task '{id}' of yours is queued, running or recently finished.",
     "api_vae_not_found": "No VAE named '{name}' (override_settings.sd_vae); GET /sdapi/v1/sd-vae lists them.",
@@ -152,16 +161,7 @@ EN: dict[str, str] = {
     "option_choices": "The option '{option}' cannot be set to {value!r}: choose one of {choices}.",
     "option_range": "The option '{option}' must be between {low:g} and {high:g}, not {value!r}.",
     "options_skipped": "Some settings in {file} have values this version cannot use ({keys}); their defaults are used.",
-    "api_request_pixels": "The {count} image(s) of this request (init_images and mask) hold {total:.1f} million "
-                          "pixels together; the limit is {limit:.1f} million per request (e.g. 16 images of "
-                          "2048x2048 or 4 of 4096x4096). Send fewer or smaller images (they are resized to width x "
-                          "height anyway), or split them over several requests.",
     "options_damaged": ("The settings file {file} could not be read ({reason}); it was kept as {kept} and the "
-    "body_stalled": "The request body stopped arriving (no data for {seconds:g} seconds); send it again.",
-    "host_not_allowed": "This server does not answer to the host name '{host}' (it answers to {allowed}). If you "
-                        "reach it by that name on purpose, start it with --allowed-hosts {host}.",
-    "checkpoint_switch_busy": "{count} checkpoint switches are already waiting for the queue (the most allowed); "
-                              "retry once one of them has finished.",
                         "default settings are used."),
     "options_not_saved": "Settings could not be saved to {file} ({reason}); they last until the app stops.",
     # extra networks
