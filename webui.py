@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -23,9 +24,21 @@ def _offline_environment() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (`kill`, a service manager, `docker stop`) stops the way Ctrl+C does: the server shuts
+    down in order, a command finishes its step and lists the images already saved."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     _offline_environment()
+    _stop_on_sigterm()
     argv = sys.argv[1:] if argv is None else argv
     from modules.cli_generate import COMMANDS
 

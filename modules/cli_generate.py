@@ -156,11 +156,15 @@ def read_infotext_file(path: Path) -> str:
 
 def load_model(app: App) -> None:
     """Load a checkpoint as the server does at start; UserError when none could be. A --ckpt file that
-    cannot be loaded is an error at once: no time goes into loading another checkpoint instead."""
+    cannot be loaded is an error at once: no time goes into loading another checkpoint instead.
+
+    The load runs as a job on the queue's worker thread, as the images do, and not on the main thread:
+    torch work on a second live thread makes every image after it about twice as slow on a CPU
+    (docs/cpu-threads.md)."""
     settings = app.settings
     if settings.ckpt is not None and not settings.ckpt.is_file():
         raise UserError(msg("cli_no_file", what="--ckpt", path=settings.ckpt))
-    app.load_default_model(fallback=settings.ckpt is None)
+    app.jobs.run("load-checkpoint", lambda _progress: app.load_default_model(fallback=settings.ckpt is None))
     info = app.models.current_info
     if info is None and settings.ckpt is not None:
         raise UserError(msg("cli_ckpt_not_loaded", path=settings.ckpt, status=app.models.status))

@@ -64,11 +64,23 @@ def tokenizers_for(arch: Arch) -> list[Any]:
     return [shipped_tokenizer(CLIP_L_PAD), shipped_tokenizer(OPEN_CLIP_PAD)]
 
 
-def _build(factory: Callable[[], Any], state: Mapping[str, torch.Tensor], what: str) -> Any:
-    """Instantiate without allocating weights, then take the given tensors as parameters (strict)."""
-    from accelerate import init_empty_weights
+def _fill_position_ids(module: torch.nn.Module) -> None:
+    """Give the non-persistent `position_ids` buffers (CLIP's 0, 1, 2, ... token positions; in no file, so
+    still on the meta device after loading) their values, as the model's constructor computes them."""
+    for name, buffer in list(module.named_buffers()):
+        owner_name, _, leaf = name.rpartition(".")
+        if buffer.is_meta and leaf == "position_ids":
+            values = torch.arange(buffer.shape[-1], dtype=buffer.dtype).expand(buffer.shape)
+            setattr(module.get_submodule(owner_name), leaf, values)
 
-    with init_empty_weights():
+
+def _build(factory: Callable[[], Any], state: Mapping[str, torch.Tensor], what: str) -> Any:
+    """Instantiate without allocating weights, then take the given tensors as parameters (strict).
+
+    The module is built under `torch.device("meta")`, a torch function mode: it holds for this thread
+    only, so a model another thread builds meanwhile gets real tensors (accelerate's init_empty_weights
+    swaps a torch function for the whole process, and gave such a model meta tensors)."""
+    with torch.device("meta"):
         module = factory()
     expected = set(module.state_dict().keys())
     missing = sorted(expected - state.keys())
@@ -85,6 +97,7 @@ def _build(factory: Callable[[], Any], state: Mapping[str, torch.Tensor], what: 
     except RuntimeError as exc:
         detail = str(exc).split("\n", 2)[-1].strip()[:300]
         raise CheckpointLoadError(f"the {what} weights have unexpected shapes ({detail})") from exc
+    _fill_position_ids(module)
     leftover = [n for n, t in [*module.named_parameters(), *module.named_buffers()] if t.is_meta]
     if leftover:
         raise CheckpointLoadError(f"the {what} has weights without values ({', '.join(leftover[:3])})")

@@ -19,6 +19,7 @@ from modules.cli_generate import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
 from modules.generation.infotext import parse_infotext
 from modules.generation.outputs import read_png_infotext
 from tests.image_files import png_declaring
+from tests.launch_root import make_launch_root
 from tests.tiny_models import declare_size, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,17 +157,10 @@ def _command(data_dir: Path, *argv: str) -> list[str]:
             "--precision", "fp32", "--no-demo-model"]
 
 
-def test_webui_py_runs_the_command_and_ctrl_c_keeps_finished_images(data_dir: Path) -> None:
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    done = subprocess.run(_command(data_dir, "txt2img", "a circle", *FAST, "--seed", "1"), env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert [Path(line).name for line in done.stdout.splitlines()] == ["00000-1.png"]
-
-    out = data_dir / "interrupted"
-    proc = subprocess.Popen(_command(data_dir, "txt2img", "a circle", "-W", "64", "-H", "64", "--steps", "150",
-                                     "-n", "100", "--seed", "1", "--outdir", str(out)),
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _ctrl_c_after_the_first_image(command: list[str], out: Path, env: dict[str, str]) -> None:
+    """Start a long txt2img run writing under out, press Ctrl+C (SIGINT to that process) once the first image
+    is saved, and check that it stops with status 130, listing every finished image and nothing else."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while not list(out.rglob("*.png")) and time.monotonic() < deadline and proc.poll() is None:
@@ -178,6 +172,50 @@ def test_webui_py_runs_the_command_and_ctrl_c_keeps_finished_images(data_dir: Pa
     assert proc.returncode == EXIT_INTERRUPTED, stderr
     paths = [Path(line) for line in stdout.splitlines()]
     images = [p for p in paths if p.parent.parent.name == "txt2img-images"]
-    assert 1 <= len(images) < 100 and all(p.is_file() for p in paths)
+    assert 1 <= len(images) < 100 and all(p.is_file() for p in paths), stderr
     assert sorted(out.rglob("*.png")) == sorted(paths)  # every finished image is listed, nothing half-written
     assert f"Interrupted: {len(images)} finished image(s) kept." in stderr
+
+
+LONG_RUN = ("txt2img", "a circle", "-W", "64", "-H", "64", "--steps", "20", "-n", "100", "--seed", "1")
+
+
+def test_webui_py_runs_the_command_and_ctrl_c_keeps_finished_images(data_dir: Path) -> None:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    done = subprocess.run(_command(data_dir, "txt2img", "a circle", *FAST, "--seed", "1"), env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [Path(line).name for line in done.stdout.splitlines()] == ["00000-1.png"]
+
+    out = data_dir / "interrupted"
+    _ctrl_c_after_the_first_image(_command(data_dir, *LONG_RUN, "--outdir", str(out)), out, env)
+
+
+def test_launch_py_txt2img_ctrl_c_lists_finished_images_as_webui_py_does(data_dir: Path, tmp_path: Path) -> None:
+    """launch.py becomes webui.py (exec): Ctrl+C reaches the command itself, which finishes the step and
+    lists the images (a launcher that waited on a child killed it and listed nothing)."""
+    root = make_launch_root(tmp_path)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    out = data_dir / "interrupted"
+    command = _command(data_dir, *LONG_RUN, "--outdir", str(out))
+    _ctrl_c_after_the_first_image([command[0], str(root / "launch.py"), *command[2:]], out, env)
+
+
+def test_the_checkpoint_loads_on_the_job_worker_like_the_images(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a CPU, torch work on the main thread as well as on the worker makes every image about twice as
+    slow (docs/cpu-threads.md): the command loads through the job queue, as the server does."""
+    import threading
+
+    from modules.model_manager import checkpoints
+
+    threads: list[str] = []
+    real_load = checkpoints.load_checkpoint
+
+    def load(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return real_load(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checkpoints, "load_checkpoint", load)
+    code, paths, err = generate(data_dir, "txt2img", "a circle", *FAST)
+    assert code == 0 and len(paths) == 1, err
+    assert threads == ["job-worker"]
