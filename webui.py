@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 def _after_start(app, start: float, log: logging.Logger) -> None:  # noqa: ANN001
     log.info("%s ready at http://%s:%d in %.1fs; loading the model in the background",
              "API" if app.settings.nowebui else "UI", app.settings.host, app.settings.port, time.monotonic() - start)
-    threading.Thread(target=app.load_default_model, name="model-loader", daemon=True).start()
+    # a job like every other model change: generations queued meanwhile wait for it, /progress shows it
+    app.jobs.submit("load-checkpoint", lambda _progress: app.load_default_model())
     threading.Thread(target=_tidy_outputs, args=(app, log), name="outputs-tidy", daemon=True).start()
 
 

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 from modules.devices import DevicePlan, plan_devices
 from modules.errors import UserError
+from modules.extensions.state import Extensions
 from modules.jobs import JobQueue
 from modules.model_manager.folders import HashCache, ModelFolders
 from modules.model_manager.manager import ModelManager
 from modules.networks.library import ExtraNetworks
+from modules.option_specs import register_core_options
 from modules.options import Options
 from modules.registry import Registry
 from modules.settings import Settings
@@ -32,6 +34,14 @@ class App:
     options: Options = field(default_factory=Options)  # A1111 option keys the backend honours
     networks: ExtraNetworks = field(default_factory=ExtraNetworks)  # embeddings, VAEs, LoRA, ...
     registry: Registry = field(default_factory=Registry)  # samplers, network kinds, scripts, tabs, ... by name
+    extensions: Extensions = field(default_factory=Extensions)  # found at start (modules/extensions), callbacks
+
+    def __post_init__(self) -> None:
+        # one table of option specs: the registry's (core ones first), read by Options and the Settings tab
+        if self.options.specs is not self.registry.options:
+            if not len(self.registry.options):
+                register_core_options(self.registry.options)
+            self.options.specs = self.registry.options
 
     def refresh_models(self) -> list[str]:
         """Re-scan the model folders (extra networks too); returns the checkpoint titles."""
@@ -81,5 +91,15 @@ def build_app(settings: Settings) -> App:
     folders = ModelFolders(roots,
                            HashCache(settings.data_dir / "cache" / "hashes.json"), extra_files=extra)
     plan = plan_devices(settings)
-    return App(settings=settings, devices=plan, folders=folders, models=ModelManager(folders, plan), jobs=JobQueue(),
-               options=Options(settings.config_path), networks=ExtraNetworks.for_settings(settings))
+    registry = Registry()
+    register_core_options(registry.options)
+    app = App(settings=settings, devices=plan, folders=folders, models=ModelManager(folders, plan), jobs=JobQueue(),
+              options=Options(settings.config_path, registry.options), networks=ExtraNetworks.for_settings(settings),
+              registry=registry)
+    from modules.core_registry import register_core
+
+    register_core(app)  # samplers, schedule types, network kinds, upscalers, txt2img/img2img tabs
+    from modules.extensions.setup import start_extensions
+
+    start_extensions(app)  # the Extensions tab and route, then every enabled extension (never raises)
+    return app

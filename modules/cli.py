@@ -21,6 +21,8 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-dir", type=Path, default=None, help="folder of LoRA files (default models/Lora)")
     p.add_argument("--hypernetwork-dir", type=Path, default=None, help="folder of hypernetworks (default models/hypernetworks)")
     p.add_argument("--embeddings-dir", type=Path, default=None, help="folder of textual-inversion embeddings (default embeddings/)")
+    p.add_argument("--extensions-dir", type=Path, action="append", default=[], metavar="DIR",
+                   help="another folder of extensions to load, besides extensions/ (repeatable)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto", help="where to run the model")
     p.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
                    help="weights precision (auto: fp16 on CUDA, fp32 on CPU)")
@@ -68,6 +70,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         lora_dir=args.lora_dir,
         hypernetwork_dir=args.hypernetwork_dir,
         embeddings_dir=args.embeddings_dir,
+        extensions_dirs=[d.resolve() for d in getattr(args, "extensions_dir", [])],
         ckpt=args.ckpt.resolve() if args.ckpt else None,
         demo_checkpoint=None if args.no_demo_model else SHIPPED_DEMO_CHECKPOINT,
         listen=getattr(args, "listen", False),

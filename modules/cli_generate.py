@@ -18,23 +18,18 @@ import argparse
 import logging
 import sys
 import time
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from modules.errors import JobCancelled, UserError
 from modules.messages import msg
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from modules.app import App
-    from modules.generation.params import GenerationParams
-    from modules.generation.pipeline import GenerationResult
+    from modules.generation.request import GenerationRequest, Outcome
 
 COMMANDS = ("txt2img", "img2img")
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
-MAX_IMAGE_PIXELS = 8192 * 8192
 
 log = logging.getLogger(__name__)
 
@@ -109,31 +104,12 @@ def choice_index(value: str | None, choices: tuple[str, ...], what: str) -> int 
     raise InvalidParams(msg("cli_bad_choice", what=what, value=value, choices=listed))
 
 
-def open_image(path: Path, what: str) -> Image.Image:
-    """The image at path, fully decoded; UserError saying what is wrong with it otherwise."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.is_file():
-        raise UserError(msg("cli_no_file", what=what, path=path))
-    try:
-        with Image.open(path) as image:
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise UserError(msg("cli_image_too_large", what=what, path=path, width=image.width, height=image.height))
-            image.load()
-            return image.copy()
-    except Image.DecompressionBombError:  # Pillow refuses to open it at all
-        raise UserError(msg("cli_image_huge", what=what, path=path, megapixels=MAX_IMAGE_PIXELS // 10**6)) from None
-    except UnidentifiedImageError:
-        raise UserError(msg("cli_bad_image", what=what, path=path)) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise UserError(msg("cli_broken_image", what=what, path=path, error=str(e)[:200])) from None
-
-
 def read_infotext_file(path: Path) -> str:
     """The infotext an image carries (PNG text chunk or EXIF comment), or a text file's content."""
     from PIL import Image, UnidentifiedImageError
 
     from modules.generation.outputs import read_png_infotext
+    from modules.image_input import MAX_IMAGE_PIXELS
 
     if not path.is_file():
         raise UserError(msg("cli_no_file", what="--infotext", path=path))
@@ -178,46 +154,20 @@ def _rounded_size(value: int) -> int:
     return max(64, min(2048, round(value / 8) * 8))
 
 
-@dataclass
-class Prepared:
-    """What a command will run: validated params, run options (settings the infotext records), notes to
-    show, and whether the size is still open (then the loaded checkpoint's declared size is used)."""
-
-    params: GenerationParams
-    options: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    size_open: bool = False
-    vae: str | None = None  # --vae, else the infotext's VAE when that file is here; None: as selected
-
-
-def prepare(app: App, args: argparse.Namespace, kind: str) -> Prepared:
-    """Params from the flags, over --infotext, over the app's defaults, validated before any model loads,
-    so a typo costs no loading time."""
-    from modules.generation.infotext import parse_infotext
+def to_request(args: argparse.Namespace, kind: str) -> GenerationRequest:
+    """The flags as a GenerationRequest: the flags given are the caller's own fields; --infotext fills the
+    others, then the app's option defaults (the rules are modules/generation/resolve.py's, as for the UI and
+    the API). img2img draws at the init image's size unless a size is given; txt2img at the checkpoint's."""
     from modules.generation.params import MASKED_CONTENT, RESIZE_MODES, Img2ImgParams, Txt2ImgParams
-    from modules.generation.paste import read_infotext
-    from modules.samplers.registry import find_sampler, find_schedule
-    from modules.styles import apply_named_styles
+    from modules.generation.request import GenerationRequest
+    from modules.image_input import read_path
 
-    defaults = app.options.param_defaults()
-    base: GenerationParams
-    if kind == "img2img":
-        images = tuple(open_image(path, "--init-image") for path in args.init_images)
-        mask = open_image(args.mask, "--mask") if args.mask is not None else None
-        size = {"width": _rounded_size(images[0].width), "height": _rounded_size(images[0].height)}
-        base = Img2ImgParams(**{**defaults, **size}, init_images=images, mask=mask)
-    else:
-        base = Txt2ImgParams(**defaults)
-    prepared = Prepared(base, size_open=kind == "txt2img" and args.width is None and args.height is None)
-    if args.infotext is not None:
-        text = read_infotext_file(args.infotext)
-        pasted = read_infotext(app, text, base)
-        prepared.params, prepared.notes = pasted.params, list(pasted.notes)
-        prepared.options = {o.option: o.value for o in pasted.overrides}
-        prepared.size_open = prepared.size_open and "Size" not in parse_infotext(text)
-        prepared.vae = pasted.vae
     changes = {name: getattr(args, name) for name in FIELDS if getattr(args, name, None) is not None}
+    door: set[str] = set()
+    params: Txt2ImgParams | Img2ImgParams
     if kind == "img2img":
+        images = tuple(read_path(path, "--init-image") for path in args.init_images)  # its errors come first
+        mask = read_path(args.mask, "--mask") if args.mask is not None else None
         if args.mask_blur is not None:
             changes.update(mask_blur_x=args.mask_blur, mask_blur_y=args.mask_blur)
         for name, choices, what in (("resize_mode", RESIZE_MODES, "--resize-mode"),
@@ -225,37 +175,24 @@ def prepare(app: App, args: argparse.Namespace, kind: str) -> Prepared:
             index = choice_index(getattr(args, name), choices, what)
             if index is not None:
                 changes[name] = index
-    params = replace(prepared.params, **changes)
-    prompt, negative = apply_named_styles(app.settings.data_dir, params.prompt, params.negative_prompt, args.styles)
-    prepared.params = replace(params, prompt=prompt, negative_prompt=negative,
-                              sampler_name=find_sampler(params.sampler_name).name,
-                              scheduler=find_schedule(params.scheduler).label)
-    prepared.params.validate()
-    if args.vae is not None:
-        app.networks.vaes.select(args.vae)  # checks the name; selected again after the model loads
-        prepared.vae = args.vae
-    return prepared
+        size = {"width": _rounded_size(images[0].width), "height": _rounded_size(images[0].height)}
+        door = set(size)
+        params = Img2ImgParams(**{**size, **changes}, init_images=images, mask=mask)
+    else:
+        params = Txt2ImgParams(**changes)
+    infotext = read_infotext_file(args.infotext) if args.infotext is not None else None
+    return GenerationRequest(kind=kind, params=params, explicit=frozenset(changes), door_defaults=frozenset(door),
+                             styles=tuple(args.styles), infotext=infotext, vae=args.vae,
+                             size_from_model=kind == "txt2img" and args.width is None and args.height is None,
+                             save_grid=not args.no_grid)
 
 
-def sized_for_model(app: App, prepared: Prepared) -> GenerationParams:
-    """The params, at the loaded checkpoint's declared size (the demo model: 64x64) when no size was given."""
-    model = app.models.current
-    declared = model.declared_size if model is not None else None
-    if not prepared.size_open or declared is None:
-        return prepared.params
-    return replace(prepared.params, width=declared[0], height=declared[1])
-
-
-def run(app: App, kind: str, params: GenerationParams, options: dict[str, Any], save_grid: bool,
-        err: TextIO) -> GenerationResult:
-    """Run the task in the app's job queue, showing progress on err; Ctrl+C interrupts after the current
+def run(app: App, request: GenerationRequest, err: TextIO) -> Outcome:
+    """Run the request in the app's job queue, showing progress on err; Ctrl+C interrupts after the current
     step and returns what was finished (a second Ctrl+C gives up waiting)."""
-    from modules.generation.img2img import img2img
-    from modules.generation.txt2img import txt2img
+    from modules.generation.resolve import submit
 
-    task = img2img if kind == "img2img" else txt2img
-    job = app.jobs.submit(kind, lambda progress: task(app, params, progress, save_grid=save_grid,  # type: ignore[arg-type]
-                                                      options=options))
+    job = submit(app, request)
     live = err.isatty()
     try:
         while not job.wait(0.5):
@@ -281,15 +218,15 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
     args = build_generate_parser(kind).parse_args(rest)
     started = time.monotonic()
     try:
+        from modules.generation.resolve import check
+
         app = build_app(settings_from_args(args))
-        prepared = prepare(app, args, kind)
-        for note in prepared.notes:
+        request = to_request(args, kind)
+        for note in check(app, request).notes:  # a typo fails here, before any loading time
             err.write(note + "\n")
         load_model(app)
         err.write(app.models.status + "\n")
-        if prepared.vae is not None:
-            app.networks.vaes.select(prepared.vae)  # this run only: not remembered in the settings file
-        result = run(app, kind, sized_for_model(app, prepared), prepared.options, save_grid=not args.no_grid, err=err)
+        result = run(app, request, err).result
     except (JobCancelled, KeyboardInterrupt):  # Ctrl+C before the job started: nothing was generated
         err.write("\n" + msg("cli_interrupted", count=0) + "\n")
         return EXIT_INTERRUPTED

@@ -1,17 +1,19 @@
 """Options: the A1111 settings the backend honours, by A1111 key, with their defaults, kept in config.json.
 
-Three kinds of keys:
-- generation options map onto a field of Txt2ImgParams (OPTION_FIELDS) and are checked by that
-  dataclass's own validate(), so the messages are the same as for a request field;
-- app options (APP_OPTIONS: live previews, ...) have their own type and allowed values;
-- fixed options exist with one value (setting another value is refused).
-The checkpoint itself is whatever app.models has loaded; its title and the VAE choice are remembered
-(REMEMBERED) so the next start picks them again, as A1111 does.
+What each option is (label, section, help text, type, default, allowed values) is its OptionSpec
+(modules/option_specs.py), registered in app.registry.options; an extension registers more the same
+way and they are read, checked and saved like the app's own. Three kinds of keys:
+- options with a spec: generation options also name the Txt2ImgParams field they supply when a
+  request does not set it (spec.field), and are checked by that dataclass's validate() as well;
+- fixed options exist with one value (setting another value is refused);
+- remembered values the app sets itself (REMEMBERED): the checkpoint title and the VAE choice, so the
+  next start picks them again, as A1111 does.
 
 With a path, values are read from that JSON file at start and written back (atomically) on every
 change. Keys this version does not know are kept and written back unchanged, so pointing --data-dir
-at an AUTOMATIC1111 folder never loses that program's settings. A damaged file is moved aside to
-config.json.bad and the defaults are used.
+at an AUTOMATIC1111 folder never loses that program's settings; a key registered later (by an
+extension) takes its value from what was kept. A damaged file is moved aside to config.json.bad and
+the defaults are used.
 """
 
 from __future__ import annotations
@@ -21,73 +23,43 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from modules.errors import InvalidParams
 from modules.messages import msg
-from modules.samplers.noise_schedule import NOISE_SCHEDULES
+from modules.option_specs import PREVIEW_TYPES, OptionSpec, core_options, register_core_options
+from modules.registry import Section
 
 log = logging.getLogger(__name__)
+__all__ = ["APP_OPTIONS", "FIXED_OPTIONS", "OPTION_FIELDS", "PREVIEW_TYPES", "REMEMBERED", "RUN_OPTIONS",
+           "OptionSpec", "Options", "generation_option_keys"]
+
+# the core options, by key (the registry holds these and what extensions add)
+CORE_OPTIONS: dict[str, OptionSpec] = core_options()
 
 # option key -> Txt2ImgParams field it supplies when a request does not set it
-OPTION_FIELDS: dict[str, str] = {
-    "CLIP_stop_at_last_layers": "clip_skip",
-    "emphasis": "emphasis",
-}
+OPTION_FIELDS: dict[str, str] = {key: spec.field for key, spec in CORE_OPTIONS.items() if spec.field}
+
+# core options that are not request fields (override_settings checks their infotext values with these)
+APP_OPTIONS: dict[str, OptionSpec] = {key: spec for key, spec in CORE_OPTIONS.items() if not spec.field}
 
 # options that exist with a fixed value (shown by GET /options; setting another value is refused)
 FIXED_OPTIONS: dict[str, Any] = {
     "sd_vae": "Automatic",  # the API's /options serves and sets it from app.networks.vaes instead
-    "samples_format": "png",
-    "grid_format": "png",
     "eta_noise_seed_delta": 0,
     "randn_source": "CPU",
 }
 
-# app options a run reads (the generation, or the API's answer for return_grid), which a request's
-# override_settings may set for that one run
-RUN_OPTIONS = ("sd_noise_schedule", "return_grid")
+# app options a run reads (the generation, its saving, or the API's answer for return_grid), which a
+# request's override_settings may set for that one run (not folders or file names: see PATH_OPTIONS)
+RUN_OPTIONS = ("sd_noise_schedule", "return_grid", "samples_save", "samples_format", "save_images_add_number",
+               "grid_save", "grid_format", "enable_pnginfo", "jpeg_quality", "webp_lossless", "save_to_dirs",
+               "grid_save_to_dirs", "directories_max_prompt_words")
 
-# values the app sets itself and reads back at the next start
-REMEMBERED = ("sd_model_checkpoint", "sd_vae")
-
-PREVIEW_TYPES = ("Approx cheap", "Full")
-
-
-@dataclass(frozen=True)
-class OptionSpec:
-    default: Any
-    kind: type
-    choices: tuple[Any, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-
-    def check(self, key: str, value: Any) -> Any:
-        if self.kind is int and isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) != (self.kind is bool) or not isinstance(value, self.kind):
-            raise InvalidParams(msg("bad_option", option=key, value=value))
-        if self.choices and value not in self.choices:
-            raise InvalidParams(msg("option_choices", option=key, value=value, choices=", ".join(self.choices)))
-        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
-            raise InvalidParams(msg("option_range", option=key, value=value, low=self.minimum, high=self.maximum))
-        return value
-
-
-APP_OPTIONS: dict[str, OptionSpec] = {
-    "live_previews_enable": OptionSpec(True, bool),
-    # redraw the preview when sampling has advanced this many steps; -1: only at the end of a batch; 0: never
-    "show_progress_every_n_steps": OptionSpec(10, int, minimum=-1, maximum=1000),
-    "show_progress_type": OptionSpec("Approx cheap", str, choices=PREVIEW_TYPES),
-    "show_progress_grid": OptionSpec(True, bool),  # preview the whole batch as a grid, else its first image
-    # "Default": the schedule the checkpoint says it was trained on; "Zero Terminal SNR": that one for
-    # every model (for zero-terminal-SNR checkpoints whose file does not say so)
-    "sd_noise_schedule": OptionSpec("Default", str, choices=NOISE_SCHEDULES),
-    # A1111's "Show grid in gallery": the API answers a batch's grid first only with save_images and this on
-    "return_grid": OptionSpec(True, bool),
-}
+# values the app sets itself and reads back at the next start (disabled_extensions: the Extensions tab's
+# off list, A1111's key; modules/extensions/state.py)
+REMEMBERED = ("sd_model_checkpoint", "sd_vae", "disabled_extensions")
 
 
 def _param_fields() -> dict[str, dataclasses.Field[Any]]:
@@ -102,67 +74,87 @@ def generation_option_keys() -> dict[str, str]:
     return {key: name for key, name in OPTION_FIELDS.items() if name in fields}
 
 
+def core_option_section() -> Section[Any]:
+    section: Section[Any] = Section("option")
+    register_core_options(section)
+    return section
+
+
 class Options:
-    """Thread-safe option values; generation defaults come from Txt2ImgParams' field defaults.
+    """Thread-safe option values. specs: the registry's options section (default: the core options only);
     path: the config.json to read at start and write on every change (None: memory only)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, specs: Section[Any] | None = None) -> None:
         self._lock = threading.Lock()
         self.path = path
+        self.specs: Section[Any] = specs if specs is not None else core_option_section()
         self.notice = ""  # a problem met while reading the file, for the log / status line
-        fields = _param_fields()
-        self._values: dict[str, Any] = {key: fields[name].default for key, name in generation_option_keys().items()}
-        self._values.update({key: spec.default for key, spec in APP_OPTIONS.items()})
-        self._other: dict[str, Any] = {}  # unknown and remembered keys, written back unchanged
+        self._values: dict[str, Any] = {}  # checked values of options with a spec (else its default)
+        self._other: dict[str, Any] = {}  # unknown, remembered and refused keys, written back unchanged
         if path is not None:
             self._read(path)
 
+    def spec(self, key: str) -> OptionSpec | None:
+        """The registered spec of key (exact spelling), or None."""
+        entry = self.specs.entry(key) if isinstance(key, str) else None
+        return entry.item if entry is not None and entry.name == key and isinstance(entry.item, OptionSpec) else None
+
+    def keys(self) -> list[str]:
+        """Every registered option key, in registration order."""
+        return [e.name for e in self.specs.entries() if isinstance(e.item, OptionSpec)]
+
     # --- reading ------------------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
-        with self._lock:
-            return {**FIXED_OPTIONS, **self._values}
+        return {**FIXED_OPTIONS, **{key: self.get(key) for key in self.keys()}}
 
     def get(self, key: str, default: Any = None) -> Any:
+        spec = self.spec(key)
         with self._lock:
             if key in self._values:
                 return self._values[key]
+            if spec is not None:
+                return self._adopt(key, spec)
             if key in REMEMBERED and key in self._other:
                 return self._other[key]
-            return FIXED_OPTIONS.get(key, default)
+        return FIXED_OPTIONS.get(key, default)
+
+    def _adopt(self, key: str, spec: OptionSpec) -> Any:
+        """(lock held) The value of an option registered after the file was read: the file's, if it passes."""
+        if key in self._other:
+            try:
+                self._values[key] = spec.check(key, self._other[key])
+                return self._values[key]
+            except InvalidParams:
+                pass
+        return spec.default
 
     def param_defaults(self) -> dict[str, Any]:
         """{Txt2ImgParams field: value} from the generation options."""
-        keys = generation_option_keys()
-        with self._lock:
-            return {keys[key]: value for key, value in self._values.items() if key in keys}
+        fields = _param_fields()
+        found = {key: spec.field for key in self.keys() if (spec := self.spec(key)) is not None and spec.field}
+        return {field: self.get(key) for key, field in found.items() if field in fields}
 
     # --- checking and setting -----------------------------------------------------------------------
     def check(self, key: str, value: Any) -> Any:
         """The value as stored, or InvalidParams naming the option. Unknown keys return None."""
-        from modules.generation.params import Txt2ImgParams
-
-        if key in APP_OPTIONS:
-            return APP_OPTIONS[key].check(key, value)
-        keys = generation_option_keys()
+        spec = self.spec(key)
+        if spec is not None:
+            return spec.check(key, value)
         if key in FIXED_OPTIONS:
             if value != FIXED_OPTIONS[key]:
                 raise InvalidParams(msg("option_fixed", option=key, value=FIXED_OPTIONS[key]))
             return value
-        if key not in keys:
-            return None
-        field = _param_fields()[keys[key]]
-        kind = str(field.type)
-        if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-            if not (isinstance(value, float) and value.is_integer()):
-                raise InvalidParams(msg("bad_option", option=key, value=value))
-            value = int(value)
-        if kind == "str" and not isinstance(value, str):
-            raise InvalidParams(msg("bad_option", option=key, value=value))
-        try:
-            Txt2ImgParams(**{keys[key]: value}).validate()
-        except InvalidParams as e:
-            raise InvalidParams(f"{key}: {e}") from None
-        return value
+        return None
+
+    def problems(self, values: dict[str, Any]) -> dict[str, str]:
+        """{key: message} for every value that would be refused (all of them, not the first only)."""
+        found: dict[str, str] = {}
+        for key, value in values.items():
+            try:
+                self.check(key, value)
+            except InvalidParams as e:
+                found[key] = str(e)
+        return found
 
     def update(self, values: dict[str, Any]) -> list[str]:
         """Check every value first, then set them all (and save); returns the keys that were not known."""
@@ -170,18 +162,20 @@ class Options:
         unknown: list[str] = []
         for key, value in values.items():
             stored = self.check(key, value)
-            if key in self._values:
+            if self.spec(key) is not None:
                 checked[key] = stored
             elif key not in FIXED_OPTIONS:
                 unknown.append(key)
         with self._lock:
             self._values.update(checked)
+            for key in checked:
+                self._other.pop(key, None)
         if checked:
             self.save()
         return unknown
 
-    def remember(self, key: str, value: str | None) -> None:
-        """Record a choice the app made (loaded checkpoint, VAE) for the next start."""
+    def remember(self, key: str, value: Any) -> None:
+        """Record a choice the app made (loaded checkpoint, VAE, disabled extensions) for the next start."""
         if key not in REMEMBERED:
             raise KeyError(key)
         with self._lock:
@@ -191,6 +185,17 @@ class Options:
         self.save()
 
     # --- the file -----------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Read the file again (values changed by hand while the app runs); values not in it go back to
+        their defaults. Without a path, nothing changes."""
+        if self.path is None:
+            return
+        with self._lock:
+            self._values.clear()
+            self._other.clear()
+            self.notice = ""
+        self._read(self.path)
+
     def _read(self, path: Path) -> None:
         if not path.is_file():
             return
@@ -202,15 +207,21 @@ class Options:
             self._set_aside(path, e)
             return
         skipped = []
+        values: dict[str, Any] = {}
+        other: dict[str, Any] = {}
         for key, value in data.items():
-            if key in self._values:
-                try:
-                    self._values[key] = self.check(key, value)
-                except InvalidParams:
-                    skipped.append(key)
-                    self._other[key] = value  # kept in the file; the default is used
-            else:
-                self._other[key] = value  # unknown, fixed or remembered: written back as it was
+            spec = self.spec(key)
+            if spec is None:
+                other[key] = value  # unknown, fixed or remembered: written back as it was
+                continue
+            try:
+                values[key] = spec.check(key, value)
+            except InvalidParams:
+                skipped.append(key)
+                other[key] = value  # kept in the file; the default is used
+        with self._lock:
+            self._values.update(values)
+            self._other.update(other)
         if skipped:
             self.notice = msg("options_skipped", file=path, keys=", ".join(skipped))
             log.warning("%s", self.notice)

@@ -10,7 +10,7 @@ extension's name, so lists can say where an entry comes from). The UI and the AP
 sections instead of naming entries, so adding one is one file that registers it.
 
 A section holds items of one kind; what an item must provide is the protocol of that kind, documented
-where the kind is defined (samplers: modules/samplers/registry.py, network kinds: modules/networks,
+where the kind is defined (samplers: modules/samplers/specs.py, network kinds: modules/networks/kind.py,
 scripts: modules/scripts, tabs: TabSpec below). Registering a name twice is an error unless
 replace=True, so two extensions cannot silently shadow each other. Thread-safe: an extension may
 register at start on the loader thread while the page is read on another.

@@ -161,6 +161,7 @@ def serve(app: App, on_ready: Callable[[], None], stop: threading.Event | None =
             log.error(msg("port_in_use", host=settings.host, port=settings.port, error=server.error or "timeout"))
             return 1
         log_exposure(settings, has_ui_auth)
+        app.extensions.callbacks.fire("app_started", app)  # extensions' on_app_started (errors are logged)
         if settings.api_enabled:
             log.info(msg("serving", what="REST API (/sdapi/v1, schema at /docs)", host=settings.host, port=settings.port))
         on_ready()

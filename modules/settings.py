@@ -22,6 +22,7 @@ class Settings:
     lora_dir: Path | None = None
     hypernetwork_dir: Path | None = None
     embeddings_dir: Path | None = None
+    extensions_dirs: list[Path] = field(default_factory=list)  # more folders of extensions (--extensions-dir)
     ckpt: Path | None = None  # file to load first
     listen: bool = False
     port: int = 7860  # --nowebui without --port serves on 7861, as A1111 does
@@ -69,6 +70,11 @@ class Settings:
     @property
     def embeddings_path(self) -> Path:
         return self.embeddings_dir or self.data_dir / "embeddings"
+
+    @property
+    def extensions_path(self) -> Path:
+        """Where extensions are installed (and loaded from, besides --extensions-dir)."""
+        return self.data_dir / "extensions"
 
     @property
     def outputs_dir(self) -> Path:

@@ -138,8 +138,9 @@ class StyleStore:
 
 
 def apply_named_styles(data_dir: Path, prompt: str, negative_prompt: str, names: Iterable[str]) -> tuple[str, str]:
-    """Both prompts with the named styles of data_dir's styles.csv applied in order (the API's and the
-    command line's `styles`); InvalidParams naming a style the file does not have."""
+    """Both prompts with the named styles of data_dir's styles.csv applied in order (every front door's
+    styles, through modules/generation/resolve.py); InvalidParams naming a style the file does not have
+    and listing the ones it has."""
     from modules.errors import InvalidParams
     from modules.messages import msg
 
@@ -149,5 +150,6 @@ def apply_named_styles(data_dir: Path, prompt: str, negative_prompt: str, names:
     known = {style.name: style for style in StyleStore.in_data_dir(data_dir).load()}
     for name in names:
         if name not in known:
-            raise InvalidParams(msg("unknown_style", name=name[:100]))
+            listed = ", ".join(f"'{n}'" for n in known)[:2000] or msg("no_styles")
+            raise InvalidParams(msg("unknown_style", name=str(name)[:100], styles=listed))
     return apply_styles(prompt, negative_prompt, [known[name] for name in names])

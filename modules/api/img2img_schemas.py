@@ -57,29 +57,28 @@ class StableDiffusionProcessingImg2Img(ProcessingCommon):
     latent_mask: str | None = None
     include_init_images: bool = Field(default=False, exclude=True)
 
-    def to_img2img_params(self, images: list[Image.Image], mask: Image.Image | None,
-                          option_defaults: dict[str, Any] | None = None) -> Img2ImgParams:
-        """Img2ImgParams for this request with its decoded images (not validated; styles applied by the caller).
-
-        Precedence as in to_params: the request's own values > an `infotext`'s (Denoising strength,
-        Mask blur, Masked content, ...) > A1111's API defaults.
-        """
-        base = self.to_params(option_defaults, Img2ImgParams())
+    def to_img2img_params(self, images: list[Image.Image], mask: Image.Image | None) -> Img2ImgParams:
+        """Img2ImgParams for this request with its decoded images (A1111's API defaults for what it leaves
+        unset; not validated). The infotext and the other request rules apply later (resolve.py)."""
+        base = self.to_params(Img2ImgParams())
         values: dict[str, Any] = {target: getattr(self, source) for source, target in IMG2IMG_FIELDS.items()}
-        if self.infotext:  # as for the shared fields: the infotext fills what the request did not set
-            from modules.generation.img2img_infotext import img2img_params_from_infotext
-
-            parsed = img2img_params_from_infotext(self.infotext, base)
-            for source, target in IMG2IMG_FIELDS.items():
-                if source not in self.model_fields_set and not (source.startswith("mask_blur_") and
-                                                                 "mask_blur" in self.model_fields_set):
-                    values[target] = getattr(parsed, target)
         if self.mask_blur is not None:
             values["mask_blur_x"] = values["mask_blur_y"] = self.mask_blur
         values["inpainting_mask_invert"] = bool(self.inpainting_mask_invert)
         if self.initial_noise_multiplier is not None:
             values["initial_noise_multiplier"] = self.initial_noise_multiplier
         return replace(base, **values, init_images=tuple(images), mask=mask)
+
+    def explicit_fields(self) -> frozenset[str]:
+        explicit = {target for source, target in IMG2IMG_FIELDS.items() if source in self.model_fields_set}
+        if "mask_blur" in self.model_fields_set:
+            explicit |= {"mask_blur_x", "mask_blur_y"}
+        if self.initial_noise_multiplier is not None:
+            explicit.add("initial_noise_multiplier")
+        return super().explicit_fields() | explicit
+
+    def door_fields(self) -> frozenset[str]:
+        return super().door_fields() | frozenset(IMG2IMG_FIELDS.values())
 
     def echo(self) -> dict[str, Any]:
         """The request as the response's "parameters": init_images and mask only with include_init_images."""

@@ -28,7 +28,36 @@ def sd_models(app: App) -> list[dict[str, Any]]:
 
 
 def sd_vaes(app: App) -> list[dict[str, Any]]:
-    return [{"model_name": f.name, "filename": str(f.path)} for f in app.networks.vaes.files()]
+    return network_items(app, "vae")
+
+
+def network_items(app: App, kind: str, refresh: bool = False) -> list[dict[str, Any]]:
+    """A registered network kind's items in its A1111 list shape (/loras, /hypernetworks, /sd-vae); [] when no
+    kind of that name is registered."""
+    found = app.registry.networks.get(kind)
+    return [item.api for item in found.list(refresh)] if found is not None else []
+
+
+def extra_networks(app: App) -> list[dict[str, Any]]:
+    """Every registered network kind with its items (GET /sdapi/v1/extra-networks)."""
+    return [{"name": e.name, "label": e.item.label, "source": e.source, "prompt_tags": list(e.item.prompt_tags),
+             "items": [item.as_dict() for item in e.item.list()]} for e in app.registry.networks.entries()]
+
+
+def samplers(app: App) -> list[dict[str, Any]]:
+    """A1111's /samplers: every registered sampler."""
+    return [{"name": s.name, "aliases": list(s.aliases), "options": {}} for s in app.registry.samplers]
+
+
+def schedulers(app: App) -> list[dict[str, Any]]:
+    """A1111's /schedulers: every registered schedule type."""
+    return [{"name": s.name, "label": s.label, "aliases": list(s.aliases) or None, "default_rho": s.default_rho,
+             "need_inner_model": False} for s in app.registry.schedules]
+
+
+def upscalers(app: App) -> list[dict[str, Any]]:
+    """A1111's /upscalers: every registered upscaler."""
+    return [spec.as_api() for spec in app.registry.upscalers]
 
 
 def embeddings(app: App) -> dict[str, dict[str, Any]]:
@@ -56,13 +85,6 @@ def prompt_styles(app: App) -> list[dict[str, str]]:
         log.warning("could not read styles.csv: %s", e)
         return []
     return [{"name": s.name, "prompt": s.prompt, "negative_prompt": s.negative_prompt} for s in styles]
-
-
-def apply_styles(app: App, prompt: str, negative: str, names: list[str]) -> tuple[str, str]:
-    """Prompt and negative prompt with the named styles applied in order; InvalidParams for an unknown name."""
-    from modules.styles import apply_named_styles
-
-    return apply_named_styles(app.settings.data_dir, prompt, negative, names)
 
 
 def memory() -> dict[str, Any]:

@@ -41,6 +41,7 @@ from modules.errors import JobCancelled, UserError
 from modules.generation.preview import live_preview
 from modules.jobs import Job
 from modules.messages import msg
+from modules.option_specs import locked_changes
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +148,20 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
         return {**app.options.as_dict(), "sd_model_checkpoint": info.title if info else None,
                 "sd_checkpoint_hash": info.sha256 if info else None, "sd_vae": app.networks.vaes.selected}
 
+    @router.get("/cmd-flags", tags=["options"])
+    def get_cmd_flags() -> dict[str, Any]:
+        from modules.api.cmd_flags import cmd_flags
+
+        return cmd_flags(app.settings)
+
     switch_slots: list[object] = []  # one token per checkpoint switch of /options being checked or waiting
 
     def check_options(values: dict[str, Any]) -> dict[str, Any]:
         """Runs on a worker thread: checks the checkpoint name and option values, selects the VAE;
         returns the options to store."""
+        locked = locked_changes(app, values)  # folders and file names, on a shared server
+        if locked:
+            raise ApiError(msg("option_locked", keys=", ".join(locked)), status=403)
         checkpoint = values.get("sd_model_checkpoint")
         if checkpoint is not None and (not isinstance(checkpoint, str) or app.folders.find_checkpoint(checkpoint) is None):
             raise ApiError(msg("checkpoint_not_found", name=str(checkpoint)[:200]), status=404)
@@ -203,24 +213,23 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
 
     @router.get("/samplers", response_model=list[SamplerItem], tags=["models"])
     def samplers() -> list[dict[str, Any]]:
-        from modules.samplers.registry import SAMPLERS
-
-        return [{"name": s.name, "aliases": list(s.aliases), "options": {}} for s in SAMPLERS]
+        return lists.samplers(app)
 
     @router.get("/schedulers", response_model=list[SchedulerItem], tags=["models"])
     def schedulers() -> list[dict[str, Any]]:
-        from modules.samplers.registry import SCHEDULES
-
-        return [{"name": s.name, "label": s.label, "aliases": list(s.aliases) or None, "default_rho": s.default_rho,
-                 "need_inner_model": False} for s in SCHEDULES]
+        return lists.schedulers(app)
 
     @router.get("/upscalers", response_model=list[UpscalerItem], tags=["models"])
     def upscalers() -> list[dict[str, Any]]:
-        return []  # no upscaler exists in this version yet
+        return lists.upscalers(app)
 
     @router.get("/loras", response_model=list[LoraItem], tags=["models"])
     def loras() -> list[dict[str, Any]]:
-        return [lora.as_api() for lora in app.networks.loras.refresh()]
+        return lists.network_items(app, "lora", refresh=True)
+
+    @router.get("/extra-networks", tags=["models"])
+    def extra_networks() -> list[dict[str, Any]]:
+        return lists.extra_networks(app)
 
     @router.get("/embeddings", response_model=EmbeddingsResponse, tags=["models"])
     def embeddings() -> dict[str, Any]:
@@ -228,7 +237,7 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
 
     @router.get("/hypernetworks", response_model=list[HypernetworkItem], tags=["models"])
     def hypernetworks() -> list[dict[str, Any]]:
-        return [item.as_api() for item in app.networks.hypernetworks.files()]
+        return lists.network_items(app, "hypernetwork")
 
     @router.get("/prompt-styles", response_model=list[PromptStyleItem], tags=["models"])
     def prompt_styles() -> list[dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 Hand-written pydantic models (A1111 v1.10.1, see the compatibility reference §9). API defaults differ
 from UI defaults on purpose, as in A1111: sampler Euler (sampler_index) and 50 steps.
-StableDiffusionProcessingTxt2Img.to_params() turns a request into the backend's Txt2ImgParams; the
-mapping tables below are checked against Txt2ImgParams by a test, so the two stay in step.
+StableDiffusionProcessingTxt2Img.to_params() turns a request into the backend's Txt2ImgParams (the rest of
+the request, in modules/api/generate.py, into a GenerationRequest); the mapping tables below are checked
+against Txt2ImgParams by a test, so the two stay in step.
 """
 
 from __future__ import annotations
@@ -107,70 +108,25 @@ class ProcessingCommon(ApiModel):
             if not ok:
                 raise InvalidParams(msg("api_unsupported", field=name))
 
-    def to_params(self, option_defaults: dict[str, Any] | None = None, base: P | None = None) -> P | Txt2ImgParams:
-        """Params of base's class (Txt2ImgParams by default) for this request (not validated; styles are
-        applied by the caller).
-
-        Precedence per field: the request's own value > values parsed from `infotext` (for fields the
-        request did not set) > API defaults; option fields (clip skip, emphasis) come from
-        override_settings, then the infotext, then the server's options.
-        """
-        from modules.generation.infotext import params_from_infotext
-        from modules.options import generation_option_keys
-        from modules.samplers.registry import split_legacy_name
-
-        sampler = self.sampler_name or self.sampler_index
-        sampler, schedule = split_legacy_name(sampler, self.scheduler or "Automatic")
+    def to_params(self, base: P | None = None) -> P | Txt2ImgParams:
+        """Params of base's class (Txt2ImgParams by default) with this request's values, A1111's API defaults
+        for the fields it leaves unset (not validated). The infotext, option defaults, override_settings and
+        styles are applied by the request rules (modules/generation/resolve.py), as for every front door."""
         values: dict[str, Any] = {target: getattr(self, source) for source, target in REQUEST_FIELDS.items()}
-        values.update(sampler_name=sampler, scheduler=schedule)
-        params = replace(base if base is not None else Txt2ImgParams(), **(option_defaults or {}))
-        if self.infotext:
-            parsed = params_from_infotext(self.infotext, params)
-            explicit = {REQUEST_FIELDS[f] for f in self.model_fields_set if f in REQUEST_FIELDS}
-            if "sampler_index" in self.model_fields_set:
-                explicit.add("sampler_name")
-            for target in REQUEST_FIELDS.values():
-                if target not in explicit:
-                    values[target] = getattr(parsed, target)
-            values["clip_skip"] = parsed.clip_skip
-        overrides = self.override_settings or {}
-        for key, target in generation_option_keys().items():
-            if key in overrides:
-                values[target] = overrides[key]
-        return replace(params, **values)
+        values.update(sampler_name=self.sampler_name or self.sampler_index, scheduler=self.scheduler or "Automatic")
+        return replace(base if base is not None else Txt2ImgParams(), **values)
 
-    def leaves_size_to_model(self) -> bool:
-        """True when neither the request (width, height) nor its infotext (Size) names a size: the image is
-        then drawn at the size the checkpoint that runs declares, as in the web UI (see model_sized)."""
-        from modules.generation.infotext import parse_infotext
+    def explicit_fields(self) -> frozenset[str]:
+        """The params fields this request sets itself (an `infotext` fills the others)."""
+        explicit = {REQUEST_FIELDS[f] for f in self.model_fields_set if f in REQUEST_FIELDS}
+        if "sampler_index" in self.model_fields_set:
+            explicit.add("sampler_name")
+        return frozenset(explicit)
 
-        if {"width", "height"} & self.model_fields_set:
-            return False
-        return not (self.infotext and "Size-1" in parse_infotext(self.infotext))
-
-    def run_options(self) -> dict[str, Any]:
-        """Values of RUN_OPTIONS (sd_noise_schedule, return_grid) for this request's run only: override_settings'
-        own, else the settings its infotext records ("Noise Schedule: ...", as A1111's apply_infotext does)."""
-        from modules.generation.infotext import parse_infotext
-        from modules.generation.override_settings import overrides_in_infotext
-        from modules.options import RUN_OPTIONS
-
-        options: dict[str, Any] = {}
-        if self.infotext:
-            recorded, _unknown = overrides_in_infotext(parse_infotext(self.infotext))
-            options.update({o.option: o.value for o in recorded})
-        overrides = self.override_settings or {}
-        options.update({key: overrides[key] for key in RUN_OPTIONS if key in overrides})
-        return options
-
-    def checkpoint_override(self) -> str | None:
-        value = (self.override_settings or {}).get("sd_model_checkpoint")
-        return str(value) if value else None
-
-    def vae_override(self) -> str | None:
-        """override_settings' sd_vae (Automatic, None or a file in the VAE folder), if given."""
-        value = (self.override_settings or {}).get("sd_vae")
-        return str(value) if value else None
+    def door_fields(self) -> frozenset[str]:
+        """Fields whose API default (Euler, 50 steps, ...) wins over the server's option default when unset,
+        as in A1111, where the request always names a sampler (sampler_index defaults to Euler)."""
+        return frozenset(REQUEST_FIELDS.values())
 
     def echo(self) -> dict[str, Any]:
         """The request as the response's "parameters"."""

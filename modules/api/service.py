@@ -171,6 +171,9 @@ def install_api(http_app: FastAPI, app: App, pairs: Credentials | None = None) -
 
     router = create_api(app, pairs)
     http_app.include_router(router)
+    from modules.api.extensions import include_registered
+
+    include_registered(http_app, app, pairs)  # app.registry.api_routes: GET /extensions, extensions' routes
     http_app.add_middleware(ApiGuard)
     schema_cache: dict[str, Any] = {}
 

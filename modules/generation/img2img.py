@@ -96,15 +96,16 @@ class Img2ImgTask:
 
 def img2img(app: App, params: Img2ImgParams, progress: Progress, hooks: Hooks | None = None, *,
             save_images: bool = True, save_grid: bool = True,
-            options: Mapping[str, Any] | None = None) -> GenerationResult:
+            options: Mapping[str, Any] | None = None, vae: str | None = None) -> GenerationResult:
     """Generate params.batch_count batches of params.batch_size images from the init images; each is saved first.
 
     Image i (over all batches) gets seed + i. Interrupt keeps the images already finished.
     save_images/save_grid False (the API's default) keep the images in memory only. options: run options
-    (RUN_OPTIONS) for this run instead of the app's (a request's override_settings).
+    (RUN_OPTIONS) for this run instead of the app's (a request's override_settings); vae: this run's VAE
+    choice (the app's selected one stays).
     """
     return generate(app, params, progress, Img2ImgTask(params), hooks, save_images=save_images, save_grid=save_grid,
-                    options=options)
+                    options=options, vae=vae)
 
 
 def submit_img2img(app: App, params: Img2ImgParams, owner: str = "", hooks: Hooks | None = None,

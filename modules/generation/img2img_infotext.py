@@ -9,8 +9,12 @@ Missing keys read back as A1111's paste defaults (Whole picture, original, paddi
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from modules.generation.params import MASKED_CONTENT, Img2ImgParams
+
+if TYPE_CHECKING:
+    from modules.samplers.specs import SamplerTable
 
 NOT_MASKED = "Inpaint not masked"
 ONLY_MASKED = "Only masked"
@@ -43,7 +47,8 @@ def _number(text: str | None, fallback: float) -> float:
         return fallback
 
 
-def img2img_params_from_infotext(text: str, base: Img2ImgParams | None = None) -> Img2ImgParams:
+def img2img_params_from_infotext(text: str, base: Img2ImgParams | None = None,
+                                 samplers: SamplerTable | None = None) -> Img2ImgParams:
     """Img2ImgParams from an infotext: the shared fields as txt2img reads them, plus img2img's keys.
 
     Init images and the mask come from base (an infotext does not carry them). Not validated.
@@ -51,7 +56,7 @@ def img2img_params_from_infotext(text: str, base: Img2ImgParams | None = None) -
     from modules.generation.infotext import params_from_infotext, parse_infotext
 
     base = base or Img2ImgParams()
-    params = params_from_infotext(text, base)
+    params = params_from_infotext(text, base) if samplers is None else params_from_infotext(text, base, samplers)
     info = parse_infotext(text)
     blur = _number(info.get("Mask blur"), base.mask_blur_x)
     content = info.get("Masked content", MASKED_CONTENT[1]).strip()

@@ -20,7 +20,9 @@ from typing import TypeVar
 
 from modules.errors import InvalidParams
 from modules.generation.params import GenerationParams, Txt2ImgParams
+from modules.samplers.core import CORE_TABLE
 from modules.samplers.registry import find_sampler, find_schedule, resolve_schedule, split_legacy_name
+from modules.samplers.specs import SamplerTable
 
 APP_VERSION = "sdwebui 0.1.0"
 
@@ -193,26 +195,29 @@ def _float(value: str | None, fallback: float) -> float:
         return fallback
 
 
-def sampler_and_schedule(sampler: str | None, schedule: str | None, base: GenerationParams) -> tuple[str, str]:
+def sampler_and_schedule(sampler: str | None, schedule: str | None, base: GenerationParams,
+                         samplers: SamplerTable = CORE_TABLE) -> tuple[str, str]:
     """Canonical (sampler name, schedule label) from infotext values.
 
     Legacy names such as 'DPM++ 2M Karras' are split. A missing schedule means 'Automatic' (A1111's
-    default on paste); an unknown sampler or schedule keeps the base value.
+    default on paste); an unknown sampler or schedule keeps the base value. samplers: the ones to look in
+    (an App's: sampler_table(app.registry)).
     """
     name = sampler if sampler else base.sampler_name
-    name, label = split_legacy_name(name.strip(), (schedule or "Automatic").strip())
+    name, label = split_legacy_name(name.strip(), (schedule or "Automatic").strip(), samplers)
     try:
-        name = find_sampler(name).name
+        name = find_sampler(name, samplers).name
     except InvalidParams:
         name = base.sampler_name
     try:
-        label = find_schedule(label).label
+        label = find_schedule(label, samplers).label
     except InvalidParams:
         label = base.scheduler
     return name, label
 
 
-def params_from_infotext(text: str, base: P | Txt2ImgParams | None = None) -> P | Txt2ImgParams:
+def params_from_infotext(text: str, base: P | Txt2ImgParams | None = None,
+                         samplers: SamplerTable = CORE_TABLE) -> P | Txt2ImgParams:
     """Params of base's class (Txt2ImgParams by default) from an infotext; fields it does not carry
     (batch size/count, img2img's images) come from base.
 
@@ -221,7 +226,7 @@ def params_from_infotext(text: str, base: P | Txt2ImgParams | None = None) -> P 
     """
     base = base or Txt2ImgParams()
     info = parse_infotext(text)
-    sampler, schedule = sampler_and_schedule(info.get("Sampler"), info.get("Schedule type"), base)
+    sampler, schedule = sampler_and_schedule(info.get("Sampler"), info.get("Schedule type"), base, samplers)
     return replace(
         base,
         prompt=info["Prompt"],

@@ -1,7 +1,11 @@
-"""Saving generated images the way A1111 does (see the compatibility reference, section 6.2).
+"""Saving generated images the way A1111 does (see the compatibility reference, sections 3.1 and 6.2).
 
-Images: <folder>/<NNNNN>-<seed><suffix>.png; grids: <folder>/grid-<NNNN>.png. NNNNN is the highest
-number already in the folder + 1. The infotext goes into the PNG text chunk 'parameters'.
+Images: <folder>/<NNNNN>-<decoration><suffix>.<ext> (the decoration is the seed unless the caller names
+it from the file name pattern; without the number, a name already taken gets '-1', '-2', ... so nothing
+is overwritten); grids: <folder>/grid-<NNNN>.<ext>. NNNNN is the highest number already in the folder
++ 1. The infotext goes into the PNG text chunk 'parameters', or for JPEG and WebP into EXIF UserComment
+as A1111 writes it ('UNICODE\0' then UTF-16-BE); read_png_infotext reads all three back. Which
+format, quality, folder and pattern a run uses is modules/generation/save_options.py's business.
 
 Writing is atomic (the image is written to '<name>.tmp' and renamed) and safe with concurrent
 callers, in one process or several: a number is reserved by creating '<prefix><NNNNN>.lock' with
@@ -13,13 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+
+from modules.messages import msg
+
+log = logging.getLogger(__name__)
 
 INFOTEXT_KEY = "parameters"
 IMAGE_DIGITS = 5
@@ -30,6 +40,27 @@ TMP_EXT = ".tmp"
 MAX_ATTEMPTS = 1000
 EXIF_IFD = 0x8769
 EXIF_USER_COMMENT = 0x9286
+UNICODE_PREFIX = b"UNICODE\0"  # EXIF character code of a UTF-16 UserComment (big-endian, as piexif writes it)
+MAX_EXIF_BYTES = 65_000  # a JPEG APP1 segment holds 65,533 bytes
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """How to write an image: extension ('png', 'jpg', 'webp'), JPEG/WebP quality, lossless WebP, and
+    whether the infotext goes into the file (A1111's enable_pnginfo)."""
+
+    extension: str = "png"
+    quality: int = 80
+    lossless: bool = False
+    infotext: bool = True
+
+    @property
+    def pillow(self) -> str:
+        return {"jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}.get(self.extension, "PNG")
+
+
+PNG = FileFormat()
+MAX_SIDE = {"JPEG": 65_535, "WEBP": 16_383}  # larger images are written as PNG instead
 
 
 def dated_folder(root: Path, kind: str, when: datetime.date | None = None) -> Path:
@@ -42,7 +73,8 @@ def next_number(folder: Path, prefix: str = "") -> int:
     """Highest number N among files named '<prefix>N', '<prefix>N-...' or '<prefix>N.ext', plus 1.
 
     Like A1111's get_next_sequence_number: unrelated files are ignored; 0 for an empty folder.
-    Reservation locks and leftover temp files count, so their numbers are never reused.
+    Reservation locks and leftover temp files count, so their numbers are never reused; so do folders
+    (as in A1111: a dated sub-folder 2024-07-27 beside the images counts as 2024).
     """
     pattern = re.compile(re.escape(prefix) + r"(\d+)(?=[-.]|$)")
     highest = -1
@@ -89,7 +121,7 @@ def _reserved_number(folder: Path, prefix: str, digits: int) -> Iterator[str]:
 
 
 STALE_AFTER_S = 600.0  # a temp/lock file this old belongs to no write still going on
-_LEFTOVER = re.compile(r"^(?:.+\.(?:png|jpg|jpeg|webp)\.tmp|(?:grid-)?\d+\.lock)$")
+_LEFTOVER = re.compile(r"^(?:.+\.(?:png|jpg|jpeg|webp)\.(?:tmp|lock)|(?:grid-)?\d+\.lock)$")
 
 
 def remove_leftovers(root: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
@@ -126,12 +158,51 @@ def _pnginfo(image: Image.Image, infotext: str | None) -> PngInfo:
     return info
 
 
-def _write_png(image: Image.Image, path: Path, infotext: str | None) -> None:
+def exif_with_infotext(infotext: str) -> bytes:
+    """EXIF bytes holding infotext as UserComment, encoded as A1111 (piexif's "unicode") does."""
+    exif = Image.Exif()
+    exif.get_ifd(EXIF_IFD)[EXIF_USER_COMMENT] = UNICODE_PREFIX + infotext.encode("utf-16-be")
+    return exif.tobytes()
+
+
+def fitting_format(image: Image.Image, fmt: FileFormat) -> FileFormat:
+    """fmt, or PNG when the image is larger than fmt can hold (said in the log)."""
+    limit = MAX_SIDE.get(fmt.pillow)
+    if limit is not None and max(image.size) > limit:
+        log.warning("%s", msg("image_format_too_large", width=image.width, height=image.height, format=fmt.pillow))
+        return FileFormat("png", infotext=fmt.infotext)
+    return fmt
+
+
+def write_image(image: Image.Image, handle: object, infotext: str | None, fmt: FileFormat = PNG) -> None:
+    """Encode image into an open binary file in fmt, with infotext where A1111 puts it."""
+    text = infotext if fmt.infotext else None
+    if fmt.pillow == "PNG":
+        image.save(handle, format="PNG", pnginfo=_pnginfo(image, text))
+        return
+    extra: dict[str, object] = {"quality": fmt.quality}
+    if text:
+        exif = exif_with_infotext(text)
+        if fmt.pillow == "JPEG" and len(exif) > MAX_EXIF_BYTES:
+            log.warning("%s", msg("image_infotext_too_long", format=fmt.pillow))
+        else:
+            extra["exif"] = exif
+    if fmt.pillow == "JPEG":
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+    else:
+        extra["lossless"] = fmt.lossless
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if "A" in image.mode else "RGB")
+    image.save(handle, format=fmt.pillow, **extra)
+
+
+def _write_file(image: Image.Image, path: Path, infotext: str | None, fmt: FileFormat = PNG) -> None:
     """Write to '<path>.tmp', then rename over path; the temp file is removed on failure."""
     tmp = path.with_name(path.name + TMP_EXT)
     try:
         with open(tmp, "wb") as handle:
-            image.save(handle, format="PNG", pnginfo=_pnginfo(image, infotext))
+            write_image(image, handle, infotext, fmt)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -140,26 +211,55 @@ def _write_png(image: Image.Image, path: Path, infotext: str | None) -> None:
         raise
 
 
-def _save_numbered(image: Image.Image, folder: Path, prefix: str, digits: int, tail: str, infotext: str) -> Path:
+def _save_numbered(image: Image.Image, folder: Path, prefix: str, digits: int, tail: str, infotext: str,
+                   fmt: FileFormat) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    fmt = fitting_format(image, fmt)
     with _reserved_number(folder, prefix, digits) as number:
-        path = folder / f"{prefix}{number}{tail}.png"
-        _write_png(image, path, infotext)
+        path = folder / f"{prefix}{number}{tail}.{fmt.extension}"
+        _write_file(image, path, infotext, fmt)
     return path
 
 
-def save_image(image: Image.Image, folder: Path, seed: int, infotext: str, *, suffix: str = "") -> Path:
-    """Save as <folder>/<NNNNN>-<seed><suffix>.png (folder created if missing); returns the path.
+def _save_named(image: Image.Image, folder: Path, name: str, infotext: str, fmt: FileFormat) -> Path:
+    """<folder>/<name>.<ext>, or <name>-1.<ext>, <name>-2.<ext>, ... when taken (never overwritten)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fmt = fitting_format(image, fmt)
+    for attempt in range(MAX_ATTEMPTS):
+        path = folder / f"{name}{'-' + str(attempt) if attempt else ''}.{fmt.extension}"
+        lock = path.with_name(path.name + LOCK_EXT)
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue
+        try:
+            if path.exists():
+                continue
+            _write_file(image, path, infotext, fmt)
+            return path
+        finally:
+            lock.unlink(missing_ok=True)
+    raise RuntimeError(f"could not find a free file name for {name} in {folder}")
 
-    suffix is appended verbatim, e.g. '-before-highres-fix'.
+
+def save_image(image: Image.Image, folder: Path, seed: int, infotext: str, *, suffix: str = "",
+               stem: str | None = None, fmt: FileFormat = PNG, add_number: bool = True) -> Path:
+    """Save as <folder>/<NNNNN>-<stem><suffix>.<ext> (folder created if missing); returns the path.
+
+    stem: the decoration (default: the seed; '' for none). suffix is appended verbatim, e.g.
+    '-before-highres-fix'. add_number False: <stem><suffix>.<ext>, never overwriting a file.
     """
-    return _save_numbered(image, folder, "", IMAGE_DIGITS, f"-{seed}{suffix}", infotext)
+    stem = str(seed) if stem is None else stem
+    if not add_number:
+        return _save_named(image, folder, f"{stem or seed}{suffix}", infotext, fmt)
+    return _save_numbered(image, folder, "", IMAGE_DIGITS, f"{'-' + stem if stem else ''}{suffix}", infotext, fmt)
 
 
-def save_grid(image: Image.Image, folder: Path, infotext: str) -> Path:
-    """Save as <folder>/grid-<NNNN>.png (folder created if missing); returns the path."""
-    return _save_numbered(image, folder, GRID_PREFIX, GRID_DIGITS, "", infotext)
+def save_grid(image: Image.Image, folder: Path, infotext: str, fmt: FileFormat = PNG) -> Path:
+    """Save as <folder>/grid-<NNNN>.<ext> (folder created if missing); returns the path."""
+    return _save_numbered(image, folder, GRID_PREFIX, GRID_DIGITS, "", infotext, fmt)
 
 
 def _exif_user_comment(image: Image.Image) -> str | None:

@@ -15,6 +15,8 @@ from modules.messages import msg
 if TYPE_CHECKING:
     from PIL import Image
 
+    from modules.samplers.specs import SamplerTable
+
 MAX_SEED = 2**32 - 1
 MAX_PROMPT_CHARS = 32_768  # per prompt; far beyond any useful prompt, short of a memory problem
 RESIZE_MODES = ("Just resize", "Crop and resize", "Resize and fill", "Just resize (latent upscale)")
@@ -78,15 +80,21 @@ class GenerationParams:
                 checks.append((problem is None, problem or ""))
         return checks
 
-    def validate(self) -> None:
-        """Raise InvalidParams naming the first field that is out of range."""
-        from modules.samplers.registry import find_sampler, find_schedule
+    def validate(self, samplers: SamplerTable | None = None) -> None:
+        """Raise InvalidParams naming the first field that is out of range, or a sampler or schedule type
+        that samplers (an App's: sampler_table(app.registry); default: the core set) does not hold."""
+        from modules.samplers.core import CORE_TABLE
 
+        self.validate_ranges()
+        table = samplers or CORE_TABLE
+        table.find_sampler(self.sampler_name)
+        table.find_schedule(self.scheduler)
+
+    def validate_ranges(self) -> None:
+        """Raise InvalidParams naming the first field that is out of range (sampler names not looked up)."""
         for ok, text in self.checks():
             if not ok:
                 raise InvalidParams(text)
-        find_sampler(self.sampler_name)
-        find_schedule(self.scheduler)
 
     def with_seed(self: P, seed: int) -> P:
         return replace(self, seed=seed)

@@ -27,13 +27,14 @@ def read_infotext(app: App, text: str, base: GenerationParams | None = None) -> 
     <lora:name:…> tags pointed at the local file with the recorded hash, the recorded VAE looked up,
     and the settings it records that differ from the ones in effect as overrides."""
     from modules.messages import msg
+    from modules.samplers.registry import sampler_table
 
     if isinstance(base, Img2ImgParams):
         from modules.generation.img2img_infotext import img2img_params_from_infotext
 
-        params: GenerationParams = img2img_params_from_infotext(text, base)
+        params: GenerationParams = img2img_params_from_infotext(text, base, sampler_table(app.registry))
     else:
-        params = params_from_infotext(text, base)
+        params = params_from_infotext(text, base, sampler_table(app.registry))
     info = parse_infotext(text)
     notes: list[str] = []
     if info.get("Lora hashes"):

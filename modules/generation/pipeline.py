@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from modules.app import App
+    from modules.generation.filenames import NameFields
+    from modules.generation.save_options import SaveOptions
     from modules.jobs import Progress
     from modules.model_manager.loaded_model import LoadedModel
 
@@ -83,26 +85,28 @@ def resolve_seed(seed: int) -> int:
 
 def generate(app: App, params: GenerationParams, progress: Progress, task: Task, hooks: Hooks | None = None, *,
              save_images: bool = True, save_grid: bool = True,
-             options: Mapping[str, Any] | None = None) -> GenerationResult:
+             options: Mapping[str, Any] | None = None, vae: str | None = None) -> GenerationResult:
     """Generate params.batch_count batches of params.batch_size images. Each image is saved before it is returned.
 
     Image i (over all batches) gets seed + i. Interrupt keeps the images already finished; Skip
     drops the current batch. save_images/save_grid False (the API's default) keep images in memory.
     options: values of RUN_OPTIONS for this run instead of the app's (a request's override_settings).
+    vae: this run's VAE choice (Automatic, None or a file) instead of the app's selected one, which stays.
     """
     import torch
 
     from modules.generation.infotext import create_infotext
     from modules.generation.latents import cpu_generators, decode_latents_checked
-    from modules.generation.outputs import dated_folder, save_image
     from modules.generation.preview import draw_due_preview
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
+    from modules.generation.save_options import SaveOptions, name_fields
     from modules.networks.activation import networks_applied
     from modules.prompt_parser import strip_comments
     from modules.samplers.noise_schedule import automatic_schedule, noise_schedule_label, with_noise_schedule
-    from modules.samplers.registry import build_scheduler, schedule_ignored
+    from modules.samplers.registry import build_scheduler, sampler_table, schedule_ignored
 
-    params.validate()
+    samplers = sampler_table(app.registry)  # the core samplers and those extensions registered
+    params.validate(samplers)
     model, info = app.models.require()
     seed = resolve_seed(params.seed)
     # comments are gone before anything else sees the prompts, infotext included (A1111)
@@ -110,13 +114,14 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
                      negative_prompt=strip_comments(params.negative_prompt))
     noise_schedule = (options or {}).get("sd_noise_schedule", app.options.get("sd_noise_schedule", "Default"))
     schedule = with_noise_schedule(model.scheduler_config, str(noise_schedule))
-    params = replace(params, scheduler=automatic_schedule(params.sampler_name, params.scheduler, schedule))
+    params = replace(params, scheduler=automatic_schedule(params.sampler_name, params.scheduler, schedule,
+                                                                samplers))
     plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
     extra: dict[str, object] = dict(task.extra_infotext())
     extra["Noise Schedule"] = noise_schedule_label(schedule)  # None (the default) is left out
-    vae = app.networks.vaes.apply(model, info.path)
-    if vae is not None:
-        extra.update(vae.infotext())
+    active_vae = app.networks.vaes.apply(model, info.path, vae)
+    if active_vae is not None:
+        extra.update(active_vae.infotext())
     app.networks.embeddings.ensure_for(model)
     used_embeddings: set[str] = set()
     finders = app.networks.embeddings.finders(model, used_embeddings)
@@ -124,11 +129,13 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     progress.batches = params.batch_count
     progress.images_per_batch = size
     progress.preview_painter = partial(draw_due_preview, progress, app.options)
-    images_folder = dated_folder(app.settings.outputs_dir, f"{task.kind}-images", date.today())
+    saving = SaveOptions.for_run(app, task.kind, options)  # folders, file names, format (options + overrides)
+    started = datetime.now()
+    save_images = save_images and saving.samples_save
     result = GenerationResult(scheduler=params.scheduler)
 
     # LoRA merged / hypernetworks set for the whole generation, text encoding included; undone on exit
-    with networks_applied(app.networks, model, plan.networks) as used_networks, torch.inference_mode():
+    with networks_applied(app.registry.networks.items(), model, plan.networks) as used_networks, torch.inference_mode():
         extra.update(used_networks.infotext)
         conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis,
                                              find_embedding=finders)
@@ -145,7 +152,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
             seeds = [seed + first + j for j in range(size)]
             generators = cpu_generators(seeds)
             training = dict(schedule, noise_sampler_seed=seeds[0])
-            scheduler = build_scheduler(params.sampler_name, params.scheduler, training)
+            scheduler = build_scheduler(params.sampler_name, params.scheduler, training, samplers)
             start = task.start_batch(model, first, seeds, generators, scheduler)
             progress.skipped = False
             try:
@@ -168,13 +175,17 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
                     continue
                 text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, extra)
                 if save_images:
-                    result.paths.append(save_image(image, images_folder, image_seed, text))
+                    fields = name_fields(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, index,
+                                         started)
+                    result.paths.append(saving.save_sample(image, fields, text))
+                    app.extensions.callbacks.fire("image_saved", app, result.paths[-1], text)
                 result.images.append(image)
                 result.seeds.append(image_seed)
                 result.infotexts.append(text)
             progress.batch = batch + 1
 
-    _finish(app, task.kind, params, result, save_images, save_grid)
+    _finish(params, result, saving, name_fields(params, seed, info.stem, info.shorthash, 0, started), save_images,
+            save_grid and saving.grid_save)
     if nan_retry:
         result.message += " " + msg("vae_nan_retry")
     if broken_seeds:
@@ -182,7 +193,7 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
         result.message += " " + result.warnings[-1]
     for notice in used_networks.notices:
         result.message += " " + notice
-    if schedule_ignored(params.sampler_name, params.scheduler):
+    if schedule_ignored(params.sampler_name, params.scheduler, samplers):
         result.message += " " + msg("schedule_ignored", sampler=params.sampler_name, schedule=params.scheduler)
     return result
 
@@ -202,21 +213,16 @@ def _broken_images_warning(model: LoadedModel, checkpoint: str, params: Generati
                steps=params.steps)
 
 
-def _finish(app: App, kind: str, params: GenerationParams, result: GenerationResult, save_images: bool,
-            save_grid: bool) -> None:
-    """The grid (saved to <kind>-grids when asked) and the result message."""
+def _finish(params: GenerationParams, result: GenerationResult, saving: SaveOptions, fields: NameFields,
+            save_images: bool, save_grid: bool) -> None:
+    """The grid (saved to the grids folder when asked) and the result message."""
     from modules.generation.grid import make_grid
-    from modules.generation.outputs import dated_folder
-    from modules.generation.outputs import save_grid as write_grid
 
-    today = date.today()
-    outputs = app.settings.outputs_dir
     if len(result.images) > 1:
         result.grid = make_grid(result.images)
         if save_grid:
-            result.grid_path = write_grid(result.grid, dated_folder(outputs, f"{kind}-grids", today),
-                                          result.infotexts[0])
-    folder = result.paths[0].parent if result.paths else dated_folder(outputs, f"{kind}-images", today)
+            result.grid_path = saving.save_grid(result.grid, fields, result.infotexts[0])
+    folder = result.paths[0].parent if result.paths else saving.image_folder(fields)
     total = params.batch_count * params.batch_size
     if result.interrupted:
         result.message = msg("interrupted", done=len(result.images), total=total)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from modules.errors import CheckpointLoadError, ModelNotFound
@@ -32,6 +33,7 @@ class ModelManager:
         self.current_info: CheckpointInfo | None = None
         self.status: str = ""
         self._lock = threading.Lock()
+        self.on_loaded: Callable[[LoadedModel], None] | None = None  # after each load, outside the lock
 
     def default_checkpoint(self, preferred: str | None = None, remembered: str | None = None) -> CheckpointInfo | None:
         """What to load at start: the preferred checkpoint (--ckpt) when it exists; else the one used last
@@ -119,7 +121,9 @@ class ModelManager:
             self.current, self.current_info = model, info
             self.status = msg("model_loaded", name=info.name, arch=model.arch, seconds=time.monotonic() - start)
             log.info(self.status)
-            return model
+        if self.on_loaded is not None:
+            self.on_loaded(model)
+        return model
 
     def _swap_in(self, model: LoadedModel) -> None:
         """Move the current model to RAM and the new one onto the device; when the new one does not fit,

@@ -120,6 +120,10 @@ class VaeLibrary:
     def choices(self) -> list[str]:
         return [AUTOMATIC, NONE, *(f.name for f in self.files())]
 
+    def known(self, choice: str) -> bool:
+        """Whether choice names a VAE this app can use (Automatic, None or a file in the VAE folder)."""
+        return choice in (AUTOMATIC, NONE) or self.find(choice) is not None
+
     def find(self, name: str) -> VaeFile | None:
         for vae in self.files():
             if name in (vae.name, vae.path.name, Path(vae.name).stem):
@@ -159,13 +163,16 @@ class VaeLibrary:
         return active if isinstance(active, ActiveVae) else None
 
     def select(self, choice: str) -> None:
-        """Remember the user's choice (applied to the model by apply())."""
-        if choice not in (AUTOMATIC, NONE) and self.find(choice) is None:
+        """Remember the user's choice for the whole app (applied to the model by apply()). A choice for one
+        generation only is passed to apply() instead and leaves this one alone."""
+        if not self.known(choice):
             raise UserError(f"VAE '{choice}' not found in {self.folder}")
         self.selected = choice
 
     def apply(self, model: LoadedModel, checkpoint: Path | None, choice: str | None = None) -> ActiveVae | None:
-        """Put the chosen VAE into the model (no work when it is already there). Returns the external VAE."""
+        """Put a VAE into the model (no work when it is already there) and return the external one in use.
+        choice: one run's own VAE (a request's); None: the app's selected one. `selected` is not changed, so
+        the next run without a choice of its own gets the selected VAE back."""
         path = self.resolve(choice or self.selected, checkpoint)
         with self._lock:
             return self._apply_path(model, path)

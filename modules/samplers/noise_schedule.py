@@ -10,9 +10,12 @@ which all diffusers schedulers take. Pure functions on numpy arrays.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from modules.samplers.specs import SamplerTable
 
 # the cumulative alpha A1111 and ComfyUI put in place of the rescaled schedule's final 0
 TERMINAL_ALPHA_BAR = 4.8973451890853435e-08
@@ -73,21 +76,23 @@ def noise_schedule_label(training: dict[str, Any]) -> str | None:
 EVEN_RATIO_SAMPLERS = ("Heun", "LMS")
 
 
-def automatic_schedule(sampler_name: str, scheduler: str, training: dict[str, Any]) -> str:
+def automatic_schedule(sampler_name: str, scheduler: str, training: dict[str, Any],
+                       table: SamplerTable | None = None) -> str:
     """The schedule type to use. On a zero-terminal-SNR schedule "Automatic" becomes:
     - "SGM Uniform" where the sampler's default would be Karras or Exponential. Those crowd the steps
       towards the first sigma, and from 4519 that leaves 13 of 20 steps above sigma 14, where such a
       model sees nothing but noise (the demo model's background colour: 83% right with Karras, 98% with
       SGM Uniform);
     - "Exponential" for EVEN_RATIO_SAMPLERS (see there).
-    Any other choice is kept."""
-    from modules.samplers.registry import find_sampler, resolve_schedule
+    Any other choice is kept. table: the samplers to look in (default: the core ones)."""
+    from modules.samplers.core import CORE_TABLE
 
+    table = table or CORE_TABLE
     if scheduler != "Automatic" or not training.get("rescale_betas_zero_snr"):
         return scheduler
-    if resolve_schedule(sampler_name, scheduler).label in ("Karras", "Exponential"):
+    if table.resolve_schedule(sampler_name, scheduler).label in ("Karras", "Exponential"):
         return "SGM Uniform"
-    if find_sampler(sampler_name).name in EVEN_RATIO_SAMPLERS:
+    if table.find_sampler(sampler_name).name in EVEN_RATIO_SAMPLERS:
         return "Exponential"
     return scheduler
 

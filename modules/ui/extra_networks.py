@@ -1,8 +1,9 @@
-"""The extra-networks panel: cards for the embeddings, LoRA and hypernetworks the user has.
+"""The extra-networks panel: cards for the networks of every registered kind shown in it (app.registry.networks:
+embeddings, LoRA, hypernetworks, and kinds extensions add; modules/networks/kind.py).
 
 A card shows the name and a preview ('<stem>.png' or '<stem>.preview.png' beside the file, read here
-and handed to Gradio as an image, so no file path is served); clicking it adds the network's tag to
-the prompt (embedding: its name, LoRA: <lora:name:1>, hypernetwork: <hypernet:name:1>).
+and handed to Gradio as an image, so no file path is served); clicking it adds to the prompt
+what its kind says (embedding: its name, LoRA: <lora:name:1>, hypernetwork: <hypernet:name:1>).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modules.errors import InvalidParams
+from modules.messages import msg
+from modules.networks.kind import NetworkItem, NetworkKind
+
 if TYPE_CHECKING:
     from PIL import Image
 
     from modules.app import App
 
-KINDS = ("Textual Inversion", "LoRA", "Hypernetworks")
 THUMB = 192
 
 
@@ -24,48 +28,39 @@ THUMB = 192
 class NetworkCard:
     kind: str
     name: str
-    path: Path
+    path: Path | None
     tag: str
     preview: Path | None = None
     detail: str = ""
 
 
-def find_preview(path: Path) -> Path | None:
-    for candidate in (path.with_name(path.stem + ".preview.png"), path.with_suffix(".png")):
-        if candidate.is_file():
-            return candidate
-    return None
+def panel_kinds(app: App) -> list[NetworkKind]:
+    """The registered network kinds the panel shows, in registration order."""
+    return [kind for kind in app.registry.networks if getattr(kind, "in_panel", False)]
 
 
-def _lora_cards(app: App) -> list[NetworkCard]:
-    cards = []
-    for lora in app.networks.loras.files():  # alias and metadata from the file's header
-        detail = f"alias: {lora.alias}" if lora.alias != lora.name else ""
-        detail = f"skipped: {lora.problem}" if lora.problem else detail
-        cards.append(NetworkCard("LoRA", lora.name, lora.path, f"<lora:{lora.name}:1>", find_preview(lora.path),
-                                 detail))
-    return cards
+def find_kind(app: App, kind: str) -> NetworkKind:
+    """A panel kind by its label ("LoRA") or registry name ("lora"); InvalidParams naming the choices."""
+    for found in panel_kinds(app):
+        if kind in (found.label, found.name):
+            return found
+    raise InvalidParams(msg("unknown_network_kind", name=kind, choices=", ".join(k.label for k in panel_kinds(app))))
 
 
-def list_cards(app: App, kind: str) -> list[NetworkCard]:
-    """The cards of one kind, from the folders as they are now."""
-    if kind == "Textual Inversion":
-        db = app.networks.embeddings
-        skipped = db.skipped()
-        return [NetworkCard(kind, p.stem, p, p.stem, find_preview(p),
-                            f"skipped: {skipped[p.stem].reason}" if p.stem in skipped else "")
-                for p in db.files()]
-    if kind == "LoRA":
-        return _lora_cards(app)
-    if kind == "Hypernetworks":
-        return [NetworkCard(kind, h.name, h.path, f"<hypernet:{h.name}:1>", find_preview(h.path))
-                for h in app.networks.hypernetworks.files()]
-    raise ValueError(f"unknown kind {kind!r}")
+def card_of(label: str, item: NetworkItem) -> NetworkCard:
+    detail = f"skipped: {item.problem}" if item.problem else item.note
+    return NetworkCard(label, item.name, item.path, item.prompt, item.preview, detail)
+
+
+def list_cards(app: App, kind: str, refresh: bool = False) -> list[NetworkCard]:
+    """The cards of one kind (label or name), from the folders as they are now (refresh: read them again)."""
+    found = find_kind(app, kind)
+    return [card_of(found.label, item) for item in found.list(refresh)]
 
 
 def filter_cards(cards: list[NetworkCard], query: str) -> list[NetworkCard]:
     words = query.lower().split()
-    return [c for c in cards if all(w in f"{c.name} {c.detail} {c.path.name}".lower() for w in words)]
+    return [c for c in cards if all(w in f"{c.name} {c.detail} {c.path.name if c.path else ''}".lower() for w in words)]
 
 
 def add_tag(prompt: str, tag: str) -> str:
@@ -98,11 +93,12 @@ def gallery_items(cards: list[NetworkCard]) -> list[tuple[Image.Image, str]]:
 
 
 def show_cards(app: App, kind: str, query: str, refresh: bool = False) -> tuple[list[Any], list[str]]:
-    """(gallery items, tag per shown card) for a kind and search text; refresh re-reads the folders."""
-    if refresh:
-        app.networks.embeddings.load(app.models.current)
-        app.networks.loras.refresh()
-    cards = filter_cards(list_cards(app, kind), query or "")
+    """(gallery items, tag per shown card) for a kind and search text; refresh re-reads the folders. A kind
+    no longer registered shows nothing."""
+    try:
+        cards = filter_cards(list_cards(app, kind, refresh), query or "")
+    except InvalidParams:
+        return [], []
     return gallery_items(cards), [c.tag for c in cards]
 
 
@@ -123,7 +119,8 @@ def build_extra_networks_panel(app: App, prompt_box: Any, tab: str = "txt2img") 
     pre = "" if tab == "txt2img" else f"{tab}_"
     with gr.Accordion("Extra networks", open=False, elem_id=f"{tab}_extra_networks") as panel:
         with gr.Row(equal_height=True):
-            kind = gr.Radio(list(KINDS), value=KINDS[0], label="Kind", elem_id=f"{pre}extra_networks_kind", scale=3)
+            labels = [k.label for k in panel_kinds(app)]
+            kind = gr.Radio(labels, value=labels[0] if labels else None, label="Kind", elem_id=f"{pre}extra_networks_kind", scale=3)
             search = gr.Textbox(label="Search", placeholder="Search...", elem_id=f"{pre}extra_networks_search", scale=2)
             refresh = gr.Button("🔄", elem_id=f"{pre}extra_networks_refresh", elem_classes=["sd-tool-button"],
                                 scale=0, min_width=40)

@@ -19,11 +19,12 @@ import gradio as gr
 
 from modules.generation.params import MAX_SEED
 from modules.generation.prompt_chunks import EMPHASIS_MODES
-from modules.samplers.registry import sampler_names, schedule_labels
+from modules.samplers.core import CORE_TABLE
 from modules.ui.prompt_tools import PromptTools, build_styles_row, build_token_counter
 
 if TYPE_CHECKING:
     from modules.generation.params import GenerationParams
+    from modules.samplers.specs import SamplerTable
     from modules.ui.binding import ParamBinding
 
 
@@ -80,12 +81,15 @@ def build_prompt_row(tab: str, binding: ParamBinding[Any], styles: list[str]) ->
     return PromptRow(generate=generate, paste=paste, interrupt=interrupt, skip=skip, tools=tools)
 
 
-def build_sampler_rows(tab: str, binding: ParamBinding[Any], defaults: GenerationParams) -> None:
+def build_sampler_rows(tab: str, binding: ParamBinding[Any], defaults: GenerationParams,
+                       samplers: SamplerTable = CORE_TABLE) -> None:
+    """Sampler and schedule-type dropdowns listing samplers (the app's registered ones: sampler_table(app.registry))
+    and the steps slider."""
     with gr.Row():
-        binding.bind("sampler_name", gr.Dropdown(sampler_names(), value=defaults.sampler_name, label="Sampling method",
-                                                 elem_id=f"{tab}_sampling"))
-        binding.bind("scheduler", gr.Dropdown(schedule_labels(), value=defaults.scheduler, label="Schedule type",
-                                              elem_id=f"{tab}_scheduler"))
+        binding.bind("sampler_name", gr.Dropdown(samplers.sampler_names(), value=defaults.sampler_name,
+                                                 label="Sampling method", elem_id=f"{tab}_sampling"))
+        binding.bind("scheduler", gr.Dropdown(samplers.schedule_labels(), value=defaults.scheduler,
+                                              label="Schedule type", elem_id=f"{tab}_scheduler"))
     binding.bind("steps", gr.Slider(1, 150, value=defaults.steps, step=1, label="Sampling steps",
                                     elem_id=f"{tab}_steps"))
 

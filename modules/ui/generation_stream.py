@@ -1,9 +1,11 @@
-"""What every generation tab does with a job: stream its progress, then show its result; Interrupt/Skip.
+"""What every generation tab does with a job: queue its request, stream its progress, show its result.
 
-stream_job follows one queued job of this browser session: while it waits it shows its place in
-the queue, then its own progress every POLL_SECONDS and the live preview in the gallery; then the
-gallery (grid first when there is one, as A1111 does), the infotext of the first image and the
-result message. A failing job gives a message, never an exception in the page.
+submit_request turns the tab's values into a GenerationRequest (the rules are modules/generation/resolve.py's,
+the same as the API's and the command line's), checks it and queues it. stream_job follows one queued
+job of this browser session: while it waits it shows its place in the queue, then its own progress
+every POLL_SECONDS and the live preview in the gallery; then the gallery (grid first when there is one,
+as A1111 does), the infotext of the first image and the result message. A failing job gives a
+message, never an exception in the page.
 wire_job_controls connects Interrupt and Skip (not queued, so they act at once, on this session's
 jobs only), gallery selection (its infotext) and the 🎲/♻️ seed buttons.
 """
@@ -23,7 +25,9 @@ from modules.ui.progress import job_progress_html, message_html, progress_html
 
 if TYPE_CHECKING:
     from modules.app import App
+    from modules.generation.params import GenerationParams
     from modules.generation.pipeline import GenerationResult
+    from modules.generation.request import Outcome
     from modules.jobs import Job
     from modules.ui.generation_panel import PromptRow, ResultPanel, SeedControls
 
@@ -36,6 +40,24 @@ def session_owner(request: gr.Request | None) -> str:
     """The job owner key of one browser session (one page load); 'ui:local' when called without one."""
     session = getattr(request, "session_hash", None) if request is not None else None
     return f"ui:{session or 'local'}"
+
+
+def submit_request(app: App, kind: str, params: GenerationParams, styles: list[str] | None,
+                   override_labels: list[str] | None, owner: str) -> Job[Outcome]:
+    """Queue the tab's generation: every field as the tab shows it (the caller's own values), its selected
+    styles, and its Override settings box (run options, and a VAE for this tab's runs only). UserError
+    (unknown style, value out of range, ...) before anything is queued."""
+    from dataclasses import fields
+
+    from modules.generation.request import GenerationRequest
+    from modules.generation.resolve import check, submit
+    from modules.ui.paste import split_overrides
+
+    options, vae = split_overrides(override_labels)
+    request = GenerationRequest(kind=kind, params=params, explicit=frozenset(f.name for f in fields(params)),
+                                styles=tuple(styles or ()), options=options, vae=vae, owner=owner)
+    check(app, request)
+    return submit(app, request)
 
 
 def gallery_info(result: GenerationResult) -> tuple[list[str], dict[str, list[Any]]]:
@@ -56,7 +78,7 @@ def error_update(panel: ResultPanel, text: str) -> dict[Any, Any]:
     return {panel.progress: "", panel.message: message_html(text, "error")}
 
 
-def stream_job(app: App, job: Job[GenerationResult], panel: ResultPanel, what: str) -> Iterator[dict[Any, Any]]:
+def stream_job(app: App, job: Job[Outcome], panel: ResultPanel, what: str) -> Iterator[dict[Any, Any]]:
     """Updates ({component: value}) for the panel while job waits and runs, then its result."""
     ahead = app.jobs.position(job)
     first = msg("waiting_for_job", ahead=ahead) if ahead else msg("starting_job")
@@ -77,7 +99,7 @@ def stream_job(app: App, job: Job[GenerationResult], panel: ResultPanel, what: s
                 update[panel.gallery] = [preview]
             yield update
     try:
-        result = job.result()
+        result = job.result().result
     except UserError as e:
         yield error_update(panel, str(e))
         return

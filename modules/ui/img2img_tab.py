@@ -2,7 +2,7 @@
 
 Prompt row, parameters, progress, gallery and Interrupt/Skip are the txt2img tab's (generation_panel,
 generation_stream); this file adds the image boxes, resize mode, denoising strength and the inpaint
-controls (shown in the inpaint sub-tabs), and turns the fields into Img2ImgParams.
+controls (shown in the inpaint sub-tabs), and turns the fields into a request (rules: modules/generation/resolve.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from modules.errors import UserError
-from modules.generation.override_settings import options_from_labels
 from modules.generation.params import MASKED_CONTENT, MAX_MASK_BLUR, MAX_PADDING, RESIZE_MODES, Img2ImgParams
+from modules.samplers.registry import SamplerTable, sampler_table
 from modules.ui.binding import Choices, ParamBinding
 from modules.ui.generation_panel import (
     PromptRow,
@@ -29,9 +29,9 @@ from modules.ui.generation_panel import (
     build_seed_row,
     build_size_rows,
 )
-from modules.ui.generation_stream import error_update, session_owner, stream_job, wire_job_controls
+from modules.ui.generation_stream import error_update, session_owner, stream_job, submit_request, wire_job_controls
 from modules.ui.img2img_inputs import MODE_LABELS, MODES, pick_input
-from modules.ui.prompt_tools import style_names, styled_prompts, wire_prompt_tools
+from modules.ui.prompt_tools import style_names, wire_prompt_tools
 
 if TYPE_CHECKING:
     from modules.app import App
@@ -105,7 +105,12 @@ def _build_inpaint_controls(binding: ParamBinding[Img2ImgParams]) -> Any:
     return group
 
 
-def _build_components(styles: list[str]) -> Img2ImgTab:
+def tab_defaults(app: App) -> Img2ImgParams:
+    """The fields' first values: the params defaults with the app's option defaults over them."""
+    return replace(Img2ImgParams(), **app.options.param_defaults())
+
+
+def _build_components(styles: list[str], samplers: SamplerTable, defaults: Img2ImgParams = DEFAULTS) -> Img2ImgTab:
     binding: ParamBinding[Img2ImgParams] = ParamBinding(Img2ImgParams)
     row = build_prompt_row(TAB, binding, styles)
     with gr.Row(elem_id=f"{TAB}_main"):
@@ -113,14 +118,14 @@ def _build_components(styles: list[str]) -> Img2ImgTab:
             mode_tabs, sub_tabs, image, editor, upload_image, upload_mask = _build_image_inputs()
             binding.bind("resize_mode", gr.Radio(list(RESIZE_MODES), value=RESIZE_MODES[0], label="Resize mode",
                                                  elem_id="resize_mode"), Choices(RESIZE_MODES))
-            build_sampler_rows(TAB, binding, DEFAULTS)
-            build_size_rows(TAB, binding, DEFAULTS)
-            build_cfg(TAB, binding, DEFAULTS)
+            build_sampler_rows(TAB, binding, defaults, samplers)
+            build_size_rows(TAB, binding, defaults)
+            build_cfg(TAB, binding, defaults)
             binding.bind("denoising_strength", gr.Slider(0, 1, value=DEFAULTS.denoising_strength, step=0.01,
                                                          label="Denoising strength",
                                                          elem_id=f"{TAB}_denoising_strength"))
-            seeds = build_seed_row(TAB, binding, DEFAULTS)
-            build_clip_rows(TAB, binding, DEFAULTS)
+            seeds = build_seed_row(TAB, binding, defaults)
+            build_clip_rows(TAB, binding, defaults)
             overrides = build_override_settings(TAB)
             controls = _build_inpaint_controls(binding)
         with gr.Column(scale=1, min_width=320, elem_id=f"{TAB}_results"):
@@ -152,10 +157,9 @@ def _mode_setter(mode: str) -> Any:
 
 def build_img2img_tab(app: App) -> Img2ImgTab:
     """Create the tab's components (inside the caller's Tab context) and wire their handlers."""
-    from modules.generation import img2img as img2img_module
     from modules.ui.extra_networks import build_extra_networks_panel
 
-    tab = _build_components(style_names(app))
+    tab = _build_components(style_names(app), sampler_table(app.registry), tab_defaults(app))
     binding, panel, tools, inputs = tab.binding, tab.panel, tab.row.tools, tab.inputs
     build_extra_networks_panel(app, binding.components["prompt"], TAB)
     images = {"mode": inputs.mode, "init_image": inputs.image, "editor": inputs.editor,
@@ -166,17 +170,12 @@ def build_img2img_tab(app: App) -> Img2ImgTab:
         chosen = {name: fields.pop(name, None) for name in images}
         override_labels = fields.pop("override_settings", None)
         try:
-            options = options_from_labels(override_labels)
             params = img2img_params(binding, fields, chosen["mode"] or MODES[0], chosen["init_image"],
                                     chosen["editor"], chosen["upload_image"], chosen["upload_mask"])
-            if selected_styles:
-                prompt, negative = styled_prompts(app, params.prompt, params.negative_prompt, selected_styles)
-                params = replace(params, prompt=prompt, negative_prompt=negative)
-            params.validate()
+            job = submit_request(app, TAB, params, selected_styles, override_labels, session_owner(request))
         except UserError as e:
             yield error_update(panel, str(e))
             return
-        job = img2img_module.submit_img2img(app, params, owner=session_owner(request), options=options)
         yield from stream_job(app, job, panel, TAB)
 
     inputs_kwargs = {**binding.inputs(), "styles": tools.styles, "override_settings": tab.overrides, **images}

@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 
 
 def model_size(app: App, default: tuple[int, int]) -> tuple[int, int]:
-    """The loaded checkpoint's declared (width, height), else default."""
-    model = app.models.current
-    declared = model.declared_size if model is not None else None
-    return declared or default
+    """The loaded checkpoint's declared (width, height), else default: the size rule of every front door
+    (modules/generation/resolve.py), shown in the fields instead of applied at run time."""
+    from modules.generation.resolve import declared_size
+
+    return declared_size(app.models.current) or default
 
 
 def follow(sizes: list[int], page_set: list[int] | None, target: tuple[int, int],

@@ -89,7 +89,9 @@ def test_model_and_list_routes_have_a1111_shapes(client: httpx.Client, api_serve
     assert {s["label"] for s in schedulers} >= {"Automatic", "Karras", "Exponential"}
     rho = {s["label"]: s["default_rho"] for s in schedulers}
     assert rho["Karras"] == 7.0 and rho["Exponential"] == rho["Uniform"] == -1, "A1111's values"
-    assert client.get(f"{V1}/upscalers").json() == []
+    assert client.get(f"{V1}/upscalers").json()[:3] == [
+        {"name": name, "model_name": None, "model_path": None, "model_url": None, "scale": 4.0}
+        for name in ("None", "Lanczos", "Nearest")], "A1111's non-model upscalers first"
     assert client.get(f"{V1}/loras").json() == [{"name": "ink", "alias": "ink-style", "path": str(
         data / "models" / "Lora" / "ink.safetensors"), "metadata": {"ss_output_name": "ink-style"}}]
     assert client.post(f"{V1}/refresh-embeddings").status_code == 200

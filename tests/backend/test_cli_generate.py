@@ -104,7 +104,7 @@ def test_img2img_starts_from_the_init_image_at_its_size(data_dir: Path, tmp_path
     (["txt2img", "x", "--steps", "0"], "Steps must be between 1 and 150 (got 0)"),
     (["txt2img", "x", "--sampler", "nope"], "Unknown sampler 'nope'. Choose one of: DPM++ 2M"),
     (["txt2img", "x", "--styles", "nope"], "nope"),
-    (["txt2img", "x", "--vae", "nope.pt"], "VAE 'nope.pt' not found"),
+    (["txt2img", "x", "--vae", "nope.pt"], "No VAE named 'nope.pt' in the VAE folder. The choices are: Automatic"),
     (["txt2img", "--infotext", "missing.png"], "--infotext: there is no file at missing.png"),
     (["txt2img", "x", "--ckpt", "missing.safetensors"], "--ckpt: there is no file at"),
 ])

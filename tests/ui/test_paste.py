@@ -1,4 +1,4 @@
-"""↙️: an infotext pasted into the prompt box fills the fields and picks the recorded VAE."""
+"""↙️: an infotext pasted into the prompt box fills the fields, and its VAE goes to the tab's Override settings."""
 
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ def test_paste_restores_parameters_and_vae(sd1_app) -> None:  # noqa: ANN001
     assert (by_id["txt2img_sampling"], by_id["txt2img_cfg_scale"], by_id["txt2img_seed"]) == ("Euler a", 5.5, 77)
     assert (by_id["txt2img_clip_skip"], by_id["txt2img_steps"], by_id["txt2img_width"]) == (2, 3, 64)
     assert by_id["txt2img_batch_count"] == 3, "fields the infotext does not record keep their values"
-    assert by_id["setting_sd_vae"] == "mse.safetensors" and sd1_app.networks.vaes.selected == "mse.safetensors"
+    # the recorded VAE is this tab's override (the next generations here use it); the app's SD VAE stays
+    assert "setting_sd_vae" not in by_id and sd1_app.networks.vaes.selected == "None"
+    assert by_id["txt2img_override_settings"] == gr.update(choices=["VAE: mse.safetensors"],
+                                                           value=["VAE: mse.safetensors"], visible=True)
     assert "read from the prompt box" in re.sub(r"<[^>]+>", "", by_id["txt2img_message"])
 
 

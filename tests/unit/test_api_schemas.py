@@ -48,37 +48,25 @@ def test_every_txt2img_param_has_a_request_field_or_an_option() -> None:
 def test_to_params_maps_every_field() -> None:
     request = StableDiffusionProcessingTxt2Img(
         prompt="p", negative_prompt="n", sampler_name="Euler a", scheduler="Karras", steps=7, cfg_scale=3.5, seed=11,
-        width=72, height=80, n_iter=3, batch_size=2, override_settings={"CLIP_stop_at_last_layers": 2})
+        width=72, height=80, n_iter=3, batch_size=2)
     params = request.to_params()
     expected = {"prompt": "p", "negative_prompt": "n", "sampler_name": "Euler a", "scheduler": "Karras", "steps": 7,
-                "cfg_scale": 3.5, "seed": 11, "width": 72, "height": 80, "batch_count": 3, "batch_size": 2,
-                "clip_skip": 2}
+                "cfg_scale": 3.5, "seed": 11, "width": 72, "height": 80, "batch_count": 3, "batch_size": 2}
     assert {k: getattr(params, k) for k in expected} == expected
     params.validate()
+    assert request.explicit_fields() == frozenset(expected)
 
 
-def test_api_defaults_sampler_fallback_and_legacy_names() -> None:
+def test_api_defaults_and_sampler_fallback() -> None:
+    """The body's own translation only; infotext, option defaults, overrides and legacy sampler names are the
+    request rules' (tests/unit/test_request_rules.py)."""
     params = StableDiffusionProcessingTxt2Img().to_params()
     assert (params.sampler_name, params.scheduler, params.steps) == ("Euler", "Automatic", 50)
-    params = StableDiffusionProcessingTxt2Img(sampler_index="DPM++ 2M Karras").to_params()
-    assert (params.sampler_name, params.scheduler) == ("DPM++ 2M", "Karras")
-    assert StableDiffusionProcessingTxt2Img().to_params({"clip_skip": 3}).clip_skip == 3
-
-
-def test_infotext_fills_only_fields_the_request_did_not_set() -> None:
-    text = "a cat\nNegative prompt: dog\nSteps: 9, Sampler: Euler a, CFG scale: 4, Seed: 77, Size: 96x64, Clip skip: 2"
-    params = StableDiffusionProcessingTxt2Img(infotext=text, steps=3).to_params()
-    assert (params.prompt, params.negative_prompt, params.steps, params.seed) == ("a cat", "dog", 3, 77)
-    assert (params.width, params.height, params.cfg_scale, params.clip_skip) == (96, 64, 4.0, 2)
-    assert params.sampler_name == "Euler a"
-
-
-def test_a_request_leaves_the_size_to_the_model_only_when_nothing_names_one() -> None:
-    assert StableDiffusionProcessingTxt2Img(prompt="x").leaves_size_to_model()
-    assert StableDiffusionProcessingTxt2Img(infotext="a cat\nSteps: 9, Sampler: Euler, Seed: 7").leaves_size_to_model()
-    assert not StableDiffusionProcessingTxt2Img(width=512).leaves_size_to_model()  # even A1111's own default
-    assert not StableDiffusionProcessingTxt2Img(height=64).leaves_size_to_model()
-    assert not StableDiffusionProcessingTxt2Img(infotext="a cat\nSteps: 9, Seed: 7, Size: 96x64").leaves_size_to_model()
+    assert StableDiffusionProcessingTxt2Img().explicit_fields() == frozenset()
+    request = StableDiffusionProcessingTxt2Img(sampler_index="DPM++ 2M Karras")
+    assert request.to_params().sampler_name == "DPM++ 2M Karras"
+    assert request.explicit_fields() == {"sampler_name"}
+    assert "sampler_name" in request.door_fields() and "clip_skip" not in request.door_fields()
 
 
 @pytest.mark.parametrize("field", ["enable_hr", "restore_faces", "tiling"])
@@ -155,17 +143,3 @@ def test_img2img_to_params_maps_blur_invert_and_noise() -> None:
     assert StableDiffusionProcessingImg2Img().to_img2img_params([image], None).initial_noise_multiplier == 1.0
     with pytest.raises(InvalidParams, match="latent_mask"):
         StableDiffusionProcessingImg2Img(latent_mask="x").check_supported()
-
-
-def test_img2img_infotext_fills_only_fields_the_request_did_not_set() -> None:
-    from PIL import Image
-
-    from modules.api.img2img_schemas import StableDiffusionProcessingImg2Img
-
-    text = ("a cat\nSteps: 9, Sampler: Euler a, CFG scale: 4, Seed: 77, Size: 64x64, Denoising strength: 0.35, "
-            "Mask blur: 6, Inpaint area: Only masked, Masked area padding: 16, Masked content: latent noise")
-    request = StableDiffusionProcessingImg2Img(infotext=text, inpaint_full_res_padding=8)
-    params = request.to_img2img_params([Image.new("RGB", (8, 8))], None)
-    assert (params.prompt, params.steps, params.denoising_strength) == ("a cat", 9, 0.35)
-    assert (params.mask_blur_x, params.mask_blur_y, params.inpainting_fill) == (6, 6, 2)
-    assert (params.inpaint_full_res, params.inpaint_full_res_padding) == (True, 8)

@@ -26,14 +26,14 @@ def test_values_survive_a_restart(tmp_path: Path) -> None:
 
 def test_keys_of_other_programs_are_written_back_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
-    foreign = {"samples_format": "jpg", "some_extension_setting": [1, 2], "CLIP_stop_at_last_layers": 3}
+    foreign = {"samples_format": "avif", "some_extension_setting": [1, 2], "CLIP_stop_at_last_layers": 3}
     path.write_text(json.dumps(foreign), encoding="utf-8")
     options = Options(path)
     assert options.get("CLIP_stop_at_last_layers") == 3
-    assert options.get("samples_format") == "png"  # this version only writes PNG
+    assert options.get("samples_format") == "png"  # a format this version does not write: the default is used
     options.update({"emphasis": "No norm"})
     written = json.loads(path.read_text(encoding="utf-8"))
-    assert written["samples_format"] == "jpg" and written["some_extension_setting"] == [1, 2]
+    assert written["samples_format"] == "avif" and written["some_extension_setting"] == [1, 2]
     assert written["emphasis"] == "No norm" and written["CLIP_stop_at_last_layers"] == 3
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from modules.api.schemas import StableDiffusionProcessingTxt2Img
 from modules.errors import InvalidParams
 from modules.generation.infotext import parse_infotext
 from modules.generation.override_settings import Override, differing, options_from_labels, overrides_in_infotext
@@ -39,11 +38,3 @@ def test_labels_read_back_into_option_values() -> None:
         options_from_labels(["Model hash: abc"])
     with pytest.raises(InvalidParams, match="Cosine"):
         options_from_labels(["Noise Schedule: Cosine"])
-
-
-def test_an_api_infotext_brings_its_settings_unless_override_settings_sets_them() -> None:
-    req = StableDiffusionProcessingTxt2Img(infotext=ZTSNR_INFOTEXT)
-    assert req.run_options() == {"sd_noise_schedule": "Zero Terminal SNR"}
-    req = StableDiffusionProcessingTxt2Img(infotext=ZTSNR_INFOTEXT, override_settings={"sd_noise_schedule": "Default"})
-    assert req.run_options() == {"sd_noise_schedule": "Default"}
-    assert StableDiffusionProcessingTxt2Img(prompt="x").run_options() == {}

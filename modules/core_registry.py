@@ -1,0 +1,25 @@
+"""What the app registers itself at start: its samplers, schedule types, network kinds, upscalers and tabs.
+
+build_app calls register_core(app) before anything else registers, so core entries come first in every
+list and an extension cannot take a core name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modules.app import App
+
+
+def register_core(app: App) -> None:
+    from modules.networks.library import register_core_networks
+    from modules.samplers.core import register_core_samplers
+    from modules.ui.core_tabs import register_core_tabs
+    from modules.ui.settings_tab import register_settings_tab
+    from modules.upscalers.resize import register_core_upscalers
+
+    register_core_samplers(app.registry)
+    register_core_networks(app)
+    register_core_upscalers(app.registry)
+    register_core_tabs(app.registry)
+    register_settings_tab(app.registry)

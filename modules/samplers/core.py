@@ -1,0 +1,75 @@
+"""The samplers and schedule types the app ships (A1111's names), registered at start by build_app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from modules.registry import CORE
+from modules.samplers.builders import class_builder
+from modules.samplers.specs import SamplerSpec, SamplerTable, ScheduleSpec, register_all
+
+if TYPE_CHECKING:
+    from modules.registry import Registry
+
+
+def _euler_ancestral() -> type:
+    """Euler a with the Karras/Exponential schedule types (modules/samplers/euler_ancestral.py)."""
+    from modules.samplers.euler_ancestral import euler_ancestral_class
+
+    return euler_ancestral_class()
+
+
+def _dpm2_ancestral() -> type:
+    """DPM2 a with its ancestral sigmas computed without cancellation (modules/samplers/ancestral_sigmas.py)."""
+    from modules.samplers.ancestral_sigmas import stable_dpm2_ancestral_class
+
+    return stable_dpm2_ancestral_class()
+
+
+# diffusers classes this project replaces by its fix of them
+FIXED_CLASSES: dict[str, Callable[[], type]] = {"EulerAncestralDiscreteScheduler": _euler_ancestral,
+                                                "KDPM2AncestralDiscreteScheduler": _dpm2_ancestral}
+
+CORE_SCHEDULES: tuple[ScheduleSpec, ...] = (
+    ScheduleSpec("Automatic", "automatic"),
+    ScheduleSpec("Uniform", "uniform", config={"timestep_spacing": "linspace"}),
+    ScheduleSpec("Karras", "karras", config={"use_karras_sigmas": True}, default_rho=7.0),
+    ScheduleSpec("Exponential", "exponential", config={"use_exponential_sigmas": True}),
+    ScheduleSpec("SGM Uniform", "sgm_uniform", aliases=("SGMUniform",), config={"timestep_spacing": "trailing"}),
+)
+
+CORE_SAMPLERS: tuple[SamplerSpec, ...] = (
+    SamplerSpec("DPM++ 2M", "DPMSolverMultistepScheduler", ("k_dpmpp_2m",),
+                {"algorithm_type": "dpmsolver++", "solver_order": 2}, "Karras"),
+    SamplerSpec("DPM++ SDE", "DPMSolverSDEScheduler", ("k_dpmpp_sde",), {}, "Karras", stochastic=True),
+    SamplerSpec("DPM++ 2M SDE", "DPMSolverMultistepScheduler", ("k_dpmpp_2m_sde",),
+                {"algorithm_type": "sde-dpmsolver++", "solver_order": 2}, "Exponential", stochastic=True),
+    # lower_order_final: diffusers switches to it anyway for a final sigma of 0, with a warning every time
+    SamplerSpec("DPM++ 2S a", "DPMSolverSinglestepScheduler", ("k_dpmpp_2s_a",),
+                {"algorithm_type": "dpmsolver++", "solver_order": 2, "lower_order_final": True}, "Karras"),
+    SamplerSpec("DPM++ 3M SDE", "DPMSolverMultistepScheduler", ("k_dpmpp_3m_sde",),
+                {"algorithm_type": "sde-dpmsolver++", "solver_order": 3}, "Exponential", stochastic=True),
+    SamplerSpec("Euler a", "EulerAncestralDiscreteScheduler", ("k_euler_a", "k_euler_ancestral"),
+                {"timestep_spacing": "linspace"}, None, stochastic=True, builder=class_builder(_euler_ancestral)),
+    SamplerSpec("Euler", "EulerDiscreteScheduler", ("k_euler",), {"timestep_spacing": "linspace"}),
+    SamplerSpec("LMS", "LMSDiscreteScheduler", ("k_lms",), {"timestep_spacing": "linspace"}),
+    SamplerSpec("Heun", "HeunDiscreteScheduler", ("k_heun",), {"timestep_spacing": "linspace"}),
+    SamplerSpec("DPM2", "KDPM2DiscreteScheduler", ("k_dpm_2",), {"timestep_spacing": "linspace"}, "Karras"),
+    SamplerSpec("DPM2 a", "KDPM2AncestralDiscreteScheduler", ("k_dpm_2_a",),
+                {"timestep_spacing": "linspace"}, "Karras", stochastic=True, builder=class_builder(_dpm2_ancestral)),
+    # SD's own DDIM settings (A1111's timesteps 951, 901, ..., 1 at 20 steps); diffusers' default
+    # clip_sample=True would clip the predicted latents to [-1, 1] and wash every image out
+    SamplerSpec("DDIM", "DDIMScheduler", ("ddim",), {"timestep_spacing": "leading", "steps_offset": 1,
+                                                     "set_alpha_to_one": False, "clip_sample": False},
+                schedulable=False),
+    SamplerSpec("UniPC", "UniPCMultistepScheduler", ("unipc",), {}),
+    SamplerSpec("LCM", "LCMScheduler", ("k_lcm",), {}, schedulable=False),
+)
+
+CORE_TABLE = SamplerTable(CORE_SAMPLERS, CORE_SCHEDULES)
+
+
+def register_core_samplers(registry: Registry) -> None:
+    """The core schedule types and samplers, in A1111's list order."""
+    register_all(registry, CORE_SAMPLERS, CORE_SCHEDULES, source=CORE)
