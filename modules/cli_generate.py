@@ -3,6 +3,8 @@
     python webui.py txt2img "a red circle on a blue background" --seed 1
     python webui.py img2img "a red circle" --init-image photo.png --denoising-strength 0.6
     python webui.py txt2img --infotext outputs/txt2img-images/2026-12-03/00001-1.png --steps 30
+    python webui.py txt2img "photo" --script "Prompts from file or textbox" --script-arg false --script-arg false
+        --script-arg start --script-arg "$(cat prompts.txt)"      (one command, split here to fit)
 
 The command builds the App from the same folder and device flags as the server, loads a checkpoint the
 way the server does at start (--ckpt, else the one used last, else the first one, the demo model last),
@@ -65,6 +67,10 @@ def build_generate_parser(kind: str) -> argparse.ArgumentParser:
                    help="take the parameters from an image's infotext (PNG from this app, A1111, ...) or a text file")
     p.add_argument("--outdir", type=Path, default=None, metavar="DIR", help="save under DIR instead of outputs/")
     p.add_argument("--no-grid", action="store_true", help="do not save a grid of a batch's images")
+    p.add_argument("--script", default=None, metavar="NAME",
+                   help="run a script, e.g. 'Prompts from file or textbox' (its arguments: --script-arg, in order)")
+    p.add_argument("--script-arg", dest="script_args", action="append", default=[], metavar="VALUE",
+                   help="the script's next argument (repeatable; GET /sdapi/v1/script-info lists them)")
     if kind == "img2img":
         p.add_argument("--init-image", "-i", dest="init_images", type=Path, action="append", default=[], required=True,
                        metavar="FILE", help="the image to start from (repeatable: image i uses file i modulo count)")
@@ -187,6 +193,15 @@ def to_request(args: argparse.Namespace, kind: str) -> GenerationRequest:
                              save_grid=not args.no_grid)
 
 
+def with_scripts(app: App, request: GenerationRequest, args: argparse.Namespace) -> GenerationRequest:
+    """request with --script and its --script-arg values (checked: InvalidParams naming a bad one)."""
+    from dataclasses import replace
+
+    from modules.scripts.select import script_run
+
+    return replace(request, scripts=script_run(app, request.kind, args.script, args.script_args))
+
+
 def run(app: App, request: GenerationRequest, err: TextIO) -> Outcome:
     """Run the request in the app's job queue, showing progress on err; Ctrl+C interrupts after the current
     step and returns what was finished (a second Ctrl+C gives up waiting)."""
@@ -221,7 +236,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
         from modules.generation.resolve import check
 
         app = build_app(settings_from_args(args))
-        request = to_request(args, kind)
+        request = with_scripts(app, to_request(args, kind), args)
         for note in check(app, request).notes:  # a typo fails here, before any loading time
             err.write(note + "\n")
         load_model(app)

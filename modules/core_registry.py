@@ -1,4 +1,5 @@
-"""What the app registers itself at start: its samplers, schedule types, network kinds, upscalers and tabs.
+"""What the app registers itself at start: its samplers, schedule types, network kinds, upscalers,
+scripts and tabs.
 
 build_app calls register_core(app) before anything else registers, so core entries come first in every
 list and an extension cannot take a core name."""
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 def register_core(app: App) -> None:
     from modules.networks.library import register_core_networks
     from modules.samplers.core import register_core_samplers
+    from modules.scripts.core import register_core_scripts
     from modules.ui.core_tabs import register_core_tabs
     from modules.ui.settings_tab import register_settings_tab
     from modules.upscalers.resize import register_core_upscalers
@@ -21,5 +23,6 @@ def register_core(app: App) -> None:
     register_core_samplers(app.registry)
     register_core_networks(app)
     register_core_upscalers(app.registry)
+    register_core_scripts(app.registry)
     register_core_tabs(app.registry)
     register_settings_tab(app.registry)

@@ -288,6 +288,23 @@ EN: dict[str, str] = {
     "schedule_ignored": ("{sampler} has no {schedule} schedule type in this program: it ran on its own "
                          "timesteps (Automatic), though the image's parameters name {schedule}."),
     "try_full_precision": ", or start with --precision fp32 in case its weights are too large for half precision",
+    # scripts
+    "script_unknown": "There is no script '{name}' for {kind}. Scripts: {choices} (or None).",
+    "alwayson_script_unknown": "There is no always-on script '{name}' for {kind} (alwayson_scripts). "
+                               "Always-on scripts: {choices}.",
+    "alwayson_script_bad_args": "alwayson_scripts['{name}'] must be {{\"args\": [...]}} (a list of its arguments).",
+    "script_too_many_args": "The script {script} takes at most {most} argument(s), got {count}. Its arguments, "
+                            "in order: {labels}.",
+    "script_bad_arg": "Argument {position} ('{label}') of the script {script} must be {expected} (got {value}).",
+    "script_interrupted": "Interrupted: {done} image(s) finished.",
+    "prompts_file_empty": "Prompts from file or textbox: the list of prompts is empty. Write one prompt per line.",
+    "prompts_file_too_long": "Prompts from file or textbox: {count} lines; the limit is {most}. Split the list.",
+    "prompts_file_bad_line": "Prompts from file or textbox, line {line}: {error} (check the quotes).",
+    "prompts_file_bad_key": "Prompts from file or textbox, line {line}: unknown option '{option}'. Options: {keys} "
+                            "(each as --name value).",
+    "prompts_file_no_value": "Prompts from file or textbox, line {line}: --{option} needs a value.",
+    "prompts_file_bad_value": "Prompts from file or textbox, line {line}: --{option} must be {kind} (got '{value}').",
+    "prompts_file_line_error": "Prompts from file or textbox, line {line}: {error}",
 }
 
 

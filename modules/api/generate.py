@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from modules.jobs import Job, Progress
 
 __all__ = ["Outcome", "cancelled_body", "info_json", "prepare", "prepare_img2img", "response_body", "submit",
-           "to_request"]
+           "to_request", "with_scripts"]
 
 
 def prepare(app: App, req: StableDiffusionProcessingTxt2Img) -> GenerationRequest:
@@ -33,7 +33,7 @@ def prepare(app: App, req: StableDiffusionProcessingTxt2Img) -> GenerationReques
     from modules.generation.resolve import check
 
     req.check_supported()
-    request = to_request(req, "txt2img", req.to_params())
+    request = with_scripts(app, to_request(req, "txt2img", req.to_params()), req)
     check(app, request)
     return request
 
@@ -48,9 +48,18 @@ def prepare_img2img(app: App, req: StableDiffusionProcessingImg2Img) -> Generati
     texts = [(text, f"init_images[{i}]") for i, text in enumerate(req.init_images or [])]
     decoded = decode_images(texts + ([(req.mask, "mask")] if req.mask else []))
     images, mask = (decoded[:-1], decoded[-1]) if req.mask else (decoded, None)
-    request = to_request(req, "img2img", req.to_img2img_params(images, mask))
+    request = with_scripts(app, to_request(req, "img2img", req.to_img2img_params(images, mask)), req)
     check(app, request)
     return request
+
+
+def with_scripts(app: App, request: GenerationRequest, req: ProcessingCommon) -> GenerationRequest:
+    """request with the body's script_name/script_args and alwayson_scripts (InvalidParams, a 422, naming an
+    unknown script or a bad argument)."""
+    from modules.scripts.select import script_run
+
+    return replace(request, scripts=script_run(app, request.kind, req.script_name, req.script_args,
+                                               req.alwayson_scripts))
 
 
 def to_request(req: ProcessingCommon, kind: str, params: GenerationParams) -> GenerationRequest:

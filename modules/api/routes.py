@@ -272,6 +272,18 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
                  for k, v in image.info.items() if k != "parameters" and k not in ("exif", "icc_profile")}
         return {"info": text, "items": items, "parameters": parse_infotext(text) if text else {}}
 
+    @router.get("/scripts", tags=["scripts"])
+    def scripts() -> dict[str, list[str]]:
+        from modules.scripts.select import scripts_list
+
+        return scripts_list(app)
+
+    @router.get("/script-info", tags=["scripts"])
+    def script_info() -> list[dict[str, Any]]:
+        from modules.scripts.select import scripts_info
+
+        return scripts_info(app)
+
     @router.get("/memory", response_model=MemoryResponse, tags=["tools"])
     def memory() -> dict[str, Any]:
         return lists.memory()

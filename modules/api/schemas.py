@@ -42,7 +42,7 @@ REQUEST_FIELDS: dict[str, str] = {
 UNSUPPORTED_COMMON: tuple[tuple[str, Any], ...] = (
     ("restore_faces", (None, False)), ("tiling", (None, False)),
     ("subseed_strength", 0), ("seed_resize_from_h", (-1, 0)), ("seed_resize_from_w", (-1, 0)),
-    ("script_name", (None, "")), ("alwayson_scripts", ({}, None)), ("refiner_checkpoint", (None, "", "None")),
+    ("refiner_checkpoint", (None, "", "None")),
 )
 UNSUPPORTED_UNLESS: tuple[tuple[str, Any], ...] = (
     ("enable_hr", False), *UNSUPPORTED_COMMON, ("firstpass_image", (None, "")),
@@ -93,11 +93,13 @@ class ProcessingCommon(ApiModel):
     comments: dict[str, Any] | None = None
     force_task_id: str | None = Field(default=None, max_length=64)
     sampler_index: str = "Euler"
-    script_name: str | None = None
-    script_args: list[Any] = Field(default_factory=list)
+    script_name: str | None = Field(default=None, max_length=200, description="a selectable script's title "
+                                    "(case-insensitive; GET /sdapi/v1/scripts lists them)")
+    script_args: list[Any] = Field(default_factory=list, max_length=1000,
+                                   description="its arguments, in order (GET /sdapi/v1/script-info)")
     send_images: bool = True
     save_images: bool = False
-    alwayson_scripts: dict[str, Any] = Field(default_factory=dict)
+    alwayson_scripts: dict[str, Any] = Field(default_factory=dict, description='{"<title>": {"args": [...]}}')
     infotext: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS * 2)
 
     def check_supported(self) -> None:

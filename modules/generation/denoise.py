@@ -1,17 +1,20 @@
 """THE denoising loop, shared by every task: classifier-free guidance around a diffusers scheduler.
 
-Hook points let later features (prompt editing, extensions, previews) act on each step without
-patching anything: each hook gets the DenoiseState and may change its fields.
+Hook points let later features (prompt editing, extensions, scripts) act on each step without patching
+anything: PRE_STEP/POST_CFG/POST_STEP hooks get the DenoiseState and may change its fields; AROUND_UNET
+hooks wrap the model call (modules/generation/hooks.py has them all, with the order they fire in).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from modules.errors import Interrupted
+from modules.generation.hooks import DenoiseState, Hook, HookPoint, Hooks, UnetCall
+
+__all__ = ["CondSchedule", "DenoiseState", "Hook", "HookPoint", "Hooks", "SkipBatch", "UnetCall", "denoise",
+           "img2img_steps"]
 
 if TYPE_CHECKING:
     import torch
@@ -21,46 +24,7 @@ if TYPE_CHECKING:
     from modules.model_manager.loaded_model import LoadedModel
 
 
-class HookPoint(Enum):
-    PRE_STEP = "pre_step"  # before the UNet call: may change latents or conditioning
-    POST_CFG = "post_cfg"  # after guidance is combined: may change noise_pred
-    POST_STEP = "post_step"  # after the scheduler step: may read or change latents
-
-
-@dataclass
-class DenoiseState:
-    step: int
-    total_steps: int
-    timestep: Any
-    latents: torch.Tensor
-    cond: Conditioning | ComposableConditioning  # ComposableConditioning for AND / :weight prompts
-    uncond: Conditioning
-    cfg_scale: float
-    noise_pred: torch.Tensor | None = None
-    next_timestep: Any = None  # the timestep the scheduler steps to (None at the last step)
-
-
-Hook = Callable[[DenoiseState], None]
 CondSchedule = Callable[[int, int], tuple["Conditioning | ComposableConditioning", "Conditioning"]]
-
-
-@dataclass
-class Hooks:
-    by_point: dict[HookPoint, list[Hook]] = field(default_factory=dict)
-
-    def add(self, point: HookPoint, hook: Hook) -> None:
-        self.by_point.setdefault(point, []).append(hook)
-
-    def run(self, point: HookPoint, state: DenoiseState) -> None:
-        for hook in self.by_point.get(point, []):
-            hook(state)
-
-    def merged(self, other: Hooks | None) -> Hooks:
-        """A new Hooks with this one's hooks first, then other's, at each point."""
-        joined = Hooks({point: list(hooks) for point, hooks in self.by_point.items()})
-        for point, hooks in (other.by_point if other else {}).items():
-            joined.by_point.setdefault(point, []).extend(hooks)
-        return joined
 
 
 class SkipBatch(Exception):
@@ -94,11 +58,13 @@ def _weighted_parts(cond: Conditioning | ComposableConditioning) -> list[tuple[C
 
 
 def _predict(model: LoadedModel, latents: torch.Tensor, t: Any, conds: list[Conditioning], width: int,
-             height: int, image_cond: torch.Tensor | None = None) -> list[torch.Tensor]:
+             height: int, image_cond: torch.Tensor | None = None,
+             unet_kwargs: dict[str, Any] | None = None) -> list[torch.Tensor]:
     """One UNet prediction per conditioning, those with the same token count in one batched call.
 
     Conditionings of different lengths (a long prompt with a short negative one) run separately,
-    as A1111 does by default. image_cond (inpainting checkpoints) is appended to the latents' channels.
+    as A1111 does by default. image_cond (inpainting checkpoints) is appended to the latents' channels;
+    unet_kwargs (from AROUND_UNET hooks, UnetCall.unet_kwargs) go to every UNet call.
     """
     import torch
 
@@ -114,7 +80,7 @@ def _predict(model: LoadedModel, latents: torch.Tensor, t: Any, conds: list[Cond
         model_in = torch.cat([latents] * len(indexes))
         with torch.no_grad():
             out = model.unet(model_in, t, encoder_hidden_states=group.embeds,
-                             added_cond_kwargs=_added_cond(model, group, width, height)).sample
+                             added_cond_kwargs=_added_cond(model, group, width, height), **(unet_kwargs or {})).sample
         for index, chunk in zip(indexes, out.chunk(len(indexes)), strict=True):
             results[index] = chunk
     return results  # type: ignore[return-value]
@@ -152,6 +118,8 @@ def denoise(
     """
 
     hooks = hooks or Hooks()
+    unet = hooks.wrap_unet(lambda call: _predict(model, call.latents, call.timestep, call.conds, width, height,
+                                                 call.image_cond, call.unet_kwargs))
     scheduler.set_timesteps(steps, device=latents.device)
     if init is None:
         timesteps = scheduler.timesteps
@@ -182,7 +150,7 @@ def denoise(
         guided = state.cfg_scale != 1.0 or len(parts) != 1 or parts[0][1] != 1.0
         conds = [state.uncond, *(part for part, _ in parts)] if guided else [parts[0][0]]
         model_in = scheduler.scale_model_input(state.latents, t)
-        preds = _predict(model, model_in, t, conds, width, height, image_cond)
+        preds = unet(UnetCall(model_in, t, conds, state, image_cond))
         out = preds[0]
         if guided:
             out_uncond = preds[0]

@@ -1,5 +1,9 @@
 """The one generation path every task goes through: prompts → conditioning → batches → images on disk.
 
+It runs as passes (modules/generation/passes.py): ENCODE_PROMPT once, then DENOISE and DECODE per batch,
+each between the BEFORE_PASS/AFTER_PASS hooks of the request's Hooks; the denoising loop fires the step
+and UNet hooks; each finished image meets ON_IMAGE before it is saved and IMAGE_SAVED after.
+
 generate(app, params, progress, task) does what txt2img and img2img share: seed resolution, prompt
 plan, VAE and embeddings, LoRA/hypernetworks applied around the whole run, per-batch seeds and CPU
 generators, the shared denoise() loop, decoding (with the fp32 retry), saving with infotext, the
@@ -20,7 +24,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from modules.errors import Interrupted
 from modules.generation.denoise import Hooks, SkipBatch, denoise
+from modules.generation.hooks import PassState
 from modules.generation.params import MAX_SEED, GenerationParams
+from modules.generation.passes import DECODE, DENOISE, ENCODE_PROMPT, ImageSink, run_pass
 from modules.messages import msg
 
 if TYPE_CHECKING:
@@ -95,7 +101,6 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     """
     import torch
 
-    from modules.generation.infotext import create_infotext
     from modules.generation.latents import cpu_generators, decode_latents_checked
     from modules.generation.preview import draw_due_preview
     from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
@@ -134,11 +139,17 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     save_images = save_images and saving.samples_save
     result = GenerationResult(scheduler=params.scheduler)
 
+    hooks = hooks or Hooks()  # the request's: pass, step, UNet and image hooks
+    sink = ImageSink(app, params, info, extra, saving, save_images, started, hooks)
     # LoRA merged / hypernetworks set for the whole generation, text encoding included; undone on exit
     with networks_applied(app.registry.networks.items(), model, plan.networks) as used_networks, torch.inference_mode():
         extra.update(used_networks.infotext)
-        conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis,
-                                             find_embedding=finders)
+
+        def encode(state: PassState) -> None:
+            state.conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis,
+                                                       find_embedding=finders)
+
+        conditioning = run_pass(hooks, PassState(ENCODE_PROMPT, params), encode).conditioning
         ti_hashes = app.networks.embeddings.hashes_infotext(used_embeddings)
         if ti_hashes:
             extra["TI hashes"] = ti_hashes
@@ -155,33 +166,38 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
             scheduler = build_scheduler(params.sampler_name, params.scheduler, training, samplers)
             start = task.start_batch(model, first, seeds, generators, scheduler)
             progress.skipped = False
+
+            def run_denoise(state: PassState, start: BatchStart = start, generators: list = generators,
+                            scheduler: Any = scheduler) -> None:
+                state.latents = denoise(model, scheduler, state.latents, state.conditioning, params.cfg_scale,
+                                        params.steps, params.width, params.height, generators, progress,
+                                        (start.hooks or Hooks()).merged(hooks), init=start.init,
+                                        strength=start.strength, image_cond=start.image_cond)
+
             try:
-                latents = denoise(model, scheduler, start.noise, conditioning, params.cfg_scale, params.steps,
-                                  params.width, params.height, generators, progress,
-                                  (start.hooks or Hooks()).merged(hooks), init=start.init, strength=start.strength,
-                                  image_cond=start.image_cond)
+                denoised = run_pass(hooks, PassState(DENOISE, params, batch, seeds, conditioning, start.noise),
+                                    run_denoise)
             except SkipBatch:
                 progress.batch = batch + 1
                 continue
             except Interrupted:
                 result.interrupted = True
                 break
-            decoded = decode_latents_checked(model, task.finish_latents(latents))
-            nan_retry = nan_retry or decoded.retried
-            for index, (image, image_seed) in enumerate(zip(task.finish_images(decoded.images, first), seeds,
-                                                            strict=True)):
-                if index in decoded.broken:  # a blank: never saved, never shown as if it were a picture
+            broken: set[int] = set()
+
+            def decode(state: PassState, first: int = first, broken: set[int] = broken) -> None:
+                nonlocal nan_retry
+                decoded = decode_latents_checked(model, task.finish_latents(state.latents))
+                nan_retry = nan_retry or decoded.retried
+                broken.update(decoded.broken)
+                state.images = task.finish_images(decoded.images, first)
+
+            images = run_pass(hooks, PassState(DECODE, params, batch, seeds, latents=denoised.latents), decode).images
+            for index, (image, image_seed) in enumerate(zip(images, seeds, strict=True)):
+                if index in broken:  # a blank: never saved, never shown as if it were a picture
                     broken_seeds.append(image_seed)
                     continue
-                text = create_infotext(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, extra)
-                if save_images:
-                    fields = name_fields(params.with_seed(image_seed), image_seed, info.stem, info.shorthash, index,
-                                         started)
-                    result.paths.append(saving.save_sample(image, fields, text))
-                    app.extensions.callbacks.fire("image_saved", app, result.paths[-1], text)
-                result.images.append(image)
-                result.seeds.append(image_seed)
-                result.infotexts.append(text)
+                sink.keep(result, image, image_seed, first + index, index)
             progress.batch = batch + 1
 
     _finish(params, result, saving, name_fields(params, seed, info.stem, info.shorthash, 0, started), save_images,

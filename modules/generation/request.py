@@ -10,6 +10,9 @@ Layers of a field's value, lowest first: the params class default < the option d
 CLIP skip, emphasis, default sampler; for fields neither `explicit` nor in `door_defaults`) < the
 door's own default (A1111's API: Euler, 50 steps) < the `infotext` (fields not `explicit`) < the
 caller's own value < an option-backed override in `options` (override_settings' CLIP_stop_at_last_layers).
+
+`scripts` (modules/scripts): a selected script runs the whole generation itself in the job (drawing the
+request without itself as often as it likes); always-on scripts add their hooks to `hooks`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from modules.generation.params import GenerationParams
     from modules.generation.pipeline import GenerationResult
     from modules.model_manager.folders import CheckpointInfo
+    from modules.scripts.base import ScriptRun
 
 KINDS = ("txt2img", "img2img")
 
@@ -41,8 +45,8 @@ class GenerationRequest:
     size_from_model: bool = False  # no size named: the checkpoint's declared size (unless the infotext has one)
     save_images: bool = True
     save_grid: bool = True
-    hooks: Hooks | None = None  # denoising-loop hooks this request carries
-    scripts: Any = None  # the request's scripts and their arguments (filled by the scripts step)
+    hooks: Hooks | None = None  # pass, step, UNet and image hooks this request carries (generation/hooks.py)
+    scripts: ScriptRun | None = None  # the selected script and the always-on ones, with their checked args
     owner: str = ""  # the job owner (a browser session, an API caller)
     job_id: str | None = None  # a caller-chosen job id (the API's force_task_id)
 

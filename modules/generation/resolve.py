@@ -31,9 +31,11 @@ from modules.messages import msg
 
 if TYPE_CHECKING:
     from modules.app import App
+    from modules.generation.hooks import Hooks
     from modules.generation.params import GenerationParams
     from modules.jobs import Job, Progress
     from modules.model_manager.loaded_model import LoadedModel
+    from modules.scripts.base import ScriptCall
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound="GenerationParams")
@@ -86,10 +88,15 @@ def resolve(app: App, request: GenerationRequest) -> Resolved:
 
 
 def check(app: App, request: GenerationRequest) -> Resolved:
-    """resolve() before the request is queued: every check that can fail without a model fails now."""
+    """resolve() before the request is queued: every check that can fail without a model fails now
+    (the selected script's own check too: a bad line of Prompts from file)."""
     if request.kind not in ("txt2img", "img2img"):
         raise InvalidParams(f"unknown generation kind {request.kind!r}")
-    return resolve(app, request)
+    resolved = resolve(app, request)
+    selected = _selected_script(request)
+    if selected is not None:
+        selected.script.check(app, _without_script(request), list(selected.args))
+    return resolved
 
 
 def _with_option_defaults(app: App, request: GenerationRequest) -> GenerationParams:
@@ -173,31 +180,66 @@ def size_it_would_have(app: App, resolved: Resolved) -> GenerationParams:
 
 # --- the job ----------------------------------------------------------------------------------------------
 def run(app: App, request: GenerationRequest, progress: Progress, job_timestamp: str = "") -> Outcome:
-    """The generation of one request, on the job worker: resolve, load its checkpoint (put the previous one
-    back afterwards when asked; the remembered checkpoint option never changes), draw, hand back."""
-    from modules.generation import img2img as img2img_module
-    from modules.generation import txt2img as txt2img_module
-
-    resolved = resolve(app, request)
+    """The generation of one request, on the job worker: load its checkpoint (put the previous one back
+    afterwards when asked; the remembered checkpoint option never changes), then its selected script's run
+    (which draws with scripts.base.generate_now) or draw(); hand back."""
     previous = app.models.current_info
-    if resolved.checkpoint:
-        app.models.load(resolved.checkpoint)  # this job only: not app.load_checkpoint, which remembers it
+    if request.checkpoint:
+        _check_checkpoint(app, request.checkpoint)
+        app.models.load(request.checkpoint)  # this job only: not app.load_checkpoint, which remembers it
     try:
-        params = resolved.params
-        if resolved.size_from_model:
-            params = at_size(params, declared_size(app.models.current))
-        task = img2img_module.img2img if request.kind == "img2img" else txt2img_module.txt2img  # looked up now
-        result = task(app, params, progress, request.hooks, save_images=request.save_images,  # type: ignore[arg-type]
-                      save_grid=request.save_grid, options=resolved.options, vae=resolved.vae)
-        kept, task_infotext = _without_images(params)
+        selected = _selected_script(request)
+        if selected is None:
+            return draw(app, request, progress, job_timestamp)
+        resolved = resolve(app, request)
+        result = selected.script.run(app, _without_script(request), list(selected.args), progress)
+        kept, task_infotext = _without_images(resolved.params)
         return Outcome(result, kept, app.models.current_info, dict(resolved.options), task_infotext, job_timestamp)
     finally:
-        if resolved.checkpoint and request.restore_checkpoint and previous is not None \
+        if request.checkpoint and request.restore_checkpoint and previous is not None \
                 and app.models.current_info != previous:
             try:
                 app.models.load(previous.title)
             except Exception:  # noqa: BLE001 - the images are done; the new model stays loaded
                 log.exception("could not put checkpoint %s back", previous.title)
+
+
+def draw(app: App, request: GenerationRequest, progress: Progress, job_timestamp: str = "") -> Outcome:
+    """One generation with the model that is loaded: resolve, the size rule, the task with the request's
+    hooks and its always-on scripts' hooks (never a selected script: see run)."""
+    from modules.generation import img2img as img2img_module
+    from modules.generation import txt2img as txt2img_module
+
+    resolved = resolve(app, request)
+    params = resolved.params
+    if resolved.size_from_model:
+        params = at_size(params, declared_size(app.models.current))
+    task = img2img_module.img2img if request.kind == "img2img" else txt2img_module.txt2img  # looked up now
+    result = task(app, params, progress, _hooks(request), save_images=request.save_images,  # type: ignore[arg-type]
+                  save_grid=request.save_grid, options=resolved.options, vae=resolved.vae)
+    kept, task_infotext = _without_images(params)
+    return Outcome(result, kept, app.models.current_info, dict(resolved.options), task_infotext, job_timestamp)
+
+
+def _selected_script(request: GenerationRequest) -> ScriptCall | None:
+    from modules.scripts.base import ScriptRun
+
+    return request.scripts.selected if isinstance(request.scripts, ScriptRun) else None
+
+
+def _without_script(request: GenerationRequest) -> GenerationRequest:
+    """The request a selected script works on: itself no longer selected (its always-on scripts stay)."""
+    return replace(request, scripts=request.scripts.without_selected(), checkpoint=None)
+
+
+def _hooks(request: GenerationRequest) -> Hooks | None:
+    """The request's own hooks, then its always-on scripts' (in registration order)."""
+    from modules.scripts.base import ScriptRun
+
+    scripts = request.scripts.hooks() if isinstance(request.scripts, ScriptRun) else None
+    if request.hooks is None:
+        return scripts
+    return request.hooks.merged(scripts)
 
 
 def submit(app: App, request: GenerationRequest) -> Job[Outcome]:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from modules.generation.pipeline import GenerationResult
     from modules.generation.request import Outcome
     from modules.jobs import Job
+    from modules.scripts.base import ScriptRun
     from modules.ui.generation_panel import PromptRow, ResultPanel, SeedControls
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,11 @@ def session_owner(request: gr.Request | None) -> str:
 
 
 def submit_request(app: App, kind: str, params: GenerationParams, styles: list[str] | None,
-                   override_labels: list[str] | None, owner: str) -> Job[Outcome]:
+                   override_labels: list[str] | None, owner: str, scripts: ScriptRun | None = None) -> Job[Outcome]:
     """Queue the tab's generation: every field as the tab shows it (the caller's own values), its selected
-    styles, and its Override settings box (run options, and a VAE for this tab's runs only). UserError
-    (unknown style, value out of range, ...) before anything is queued."""
+    styles, its Override settings box (run options, and a VAE for this tab's runs only) and its scripts
+    (the Script dropdown's choice, the always-on scripts). UserError (unknown style, value out of range,
+    a bad script argument, ...) before anything is queued."""
     from dataclasses import fields
 
     from modules.generation.request import GenerationRequest
@@ -55,7 +57,7 @@ def submit_request(app: App, kind: str, params: GenerationParams, styles: list[s
 
     options, vae = split_overrides(override_labels)
     request = GenerationRequest(kind=kind, params=params, explicit=frozenset(f.name for f in fields(params)),
-                                styles=tuple(styles or ()), options=options, vae=vae, owner=owner)
+                                styles=tuple(styles or ()), options=options, vae=vae, owner=owner, scripts=scripts)
     check(app, request)
     return submit(app, request)
 

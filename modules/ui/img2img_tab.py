@@ -15,6 +15,7 @@ import gradio as gr
 from modules.errors import UserError
 from modules.generation.params import MASKED_CONTENT, MAX_MASK_BLUR, MAX_PADDING, RESIZE_MODES, Img2ImgParams
 from modules.samplers.registry import SamplerTable, sampler_table
+from modules.scripts.select import script_run
 from modules.ui.binding import Choices, ParamBinding
 from modules.ui.generation_panel import (
     PromptRow,
@@ -32,6 +33,7 @@ from modules.ui.generation_panel import (
 from modules.ui.generation_stream import error_update, session_owner, stream_job, submit_request, wire_job_controls
 from modules.ui.img2img_inputs import MODE_LABELS, MODES, pick_input
 from modules.ui.prompt_tools import style_names, wire_prompt_tools
+from modules.ui.script_controls import ScriptControls, build_script_controls
 
 if TYPE_CHECKING:
     from modules.app import App
@@ -65,6 +67,7 @@ class Img2ImgTab:
     panel: ResultPanel
     inputs: ImageInputs
     overrides: Any  # the Override settings box
+    scripts: ScriptControls | None = None  # the Script dropdown and the scripts' controls
 
 
 def _build_image_inputs() -> tuple[Any, dict[str, Any], Any, Any, Any, Any]:
@@ -110,7 +113,8 @@ def tab_defaults(app: App) -> Img2ImgParams:
     return replace(Img2ImgParams(), **app.options.param_defaults())
 
 
-def _build_components(styles: list[str], samplers: SamplerTable, defaults: Img2ImgParams = DEFAULTS) -> Img2ImgTab:
+def _build_components(styles: list[str], samplers: SamplerTable, defaults: Img2ImgParams = DEFAULTS,
+                      app: App | None = None) -> Img2ImgTab:
     binding: ParamBinding[Img2ImgParams] = ParamBinding(Img2ImgParams)
     row = build_prompt_row(TAB, binding, styles)
     with gr.Row(elem_id=f"{TAB}_main"):
@@ -127,12 +131,14 @@ def _build_components(styles: list[str], samplers: SamplerTable, defaults: Img2I
             seeds = build_seed_row(TAB, binding, defaults)
             build_clip_rows(TAB, binding, defaults)
             overrides = build_override_settings(TAB)
+            scripts = build_script_controls(app, TAB) if app is not None else None
             controls = _build_inpaint_controls(binding)
         with gr.Column(scale=1, min_width=320, elem_id=f"{TAB}_results"):
             panel = build_result_panel(TAB)
     inputs = ImageInputs(mode=gr.State(MODES[0]), mode_tabs=mode_tabs, sub_tabs=sub_tabs, image=image, editor=editor,
                          upload_image=upload_image, upload_mask=upload_mask, inpaint_controls=controls)
-    return Img2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel, inputs=inputs, overrides=overrides)
+    return Img2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel, inputs=inputs, overrides=overrides,
+                      scripts=scripts)
 
 
 def img2img_params(binding: ParamBinding[Img2ImgParams], fields: dict[str, Any], mode: str, image: Any, editor: Any,
@@ -159,7 +165,7 @@ def build_img2img_tab(app: App) -> Img2ImgTab:
     """Create the tab's components (inside the caller's Tab context) and wire their handlers."""
     from modules.ui.extra_networks import build_extra_networks_panel
 
-    tab = _build_components(style_names(app), sampler_table(app.registry), tab_defaults(app))
+    tab = _build_components(style_names(app), sampler_table(app.registry), tab_defaults(app), app)
     binding, panel, tools, inputs = tab.binding, tab.panel, tab.row.tools, tab.inputs
     build_extra_networks_panel(app, binding.components["prompt"], TAB)
     images = {"mode": inputs.mode, "init_image": inputs.image, "editor": inputs.editor,
@@ -169,16 +175,19 @@ def build_img2img_tab(app: App) -> Img2ImgTab:
         selected_styles = fields.pop("styles", None)
         chosen = {name: fields.pop(name, None) for name in images}
         override_labels = fields.pop("override_settings", None)
+        script = tab.scripts.take(fields) if tab.scripts is not None else (None, [], {})
         try:
             params = img2img_params(binding, fields, chosen["mode"] or MODES[0], chosen["init_image"],
                                     chosen["editor"], chosen["upload_image"], chosen["upload_mask"])
-            job = submit_request(app, TAB, params, selected_styles, override_labels, session_owner(request))
+            job = submit_request(app, TAB, params, selected_styles, override_labels, session_owner(request),
+                                 script_run(app, TAB, *script))
         except UserError as e:
             yield error_update(panel, str(e))
             return
         yield from stream_job(app, job, panel, TAB)
 
-    inputs_kwargs = {**binding.inputs(), "styles": tools.styles, "override_settings": tab.overrides, **images}
+    inputs_kwargs = {**binding.inputs(), "styles": tools.styles, "override_settings": tab.overrides, **images,
+                     **(tab.scripts.inputs() if tab.scripts is not None else {})}
     tab.row.generate.click(generate, inputs_kwargs=inputs_kwargs,
                            outputs=panel.outputs(), show_progress="hidden", concurrency_limit=None,
                            api_name=TAB, api_visibility="private")

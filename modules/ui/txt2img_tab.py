@@ -16,6 +16,7 @@ import gradio as gr
 from modules.errors import UserError
 from modules.generation.params import Txt2ImgParams
 from modules.samplers.registry import SamplerTable, sampler_table
+from modules.scripts.select import script_run
 from modules.ui.binding import ParamBinding
 from modules.ui.generation_panel import (
     PromptRow,
@@ -32,6 +33,7 @@ from modules.ui.generation_panel import (
 )
 from modules.ui.generation_stream import error_update, session_owner, stream_job, submit_request, wire_job_controls
 from modules.ui.prompt_tools import style_names, wire_prompt_tools
+from modules.ui.script_controls import ScriptControls, build_script_controls
 
 if TYPE_CHECKING:
     from modules.app import App
@@ -47,6 +49,7 @@ class Txt2ImgTab:
     seeds: SeedControls
     panel: ResultPanel
     overrides: Any  # the Override settings box
+    scripts: ScriptControls | None = None  # the Script dropdown and the scripts' controls
 
 
 def tab_defaults(app: App) -> Txt2ImgParams:
@@ -54,7 +57,8 @@ def tab_defaults(app: App) -> Txt2ImgParams:
     return replace(Txt2ImgParams(), **app.options.param_defaults())
 
 
-def _build_components(styles: list[str], samplers: SamplerTable, defaults: Txt2ImgParams = DEFAULTS) -> Txt2ImgTab:
+def _build_components(styles: list[str], samplers: SamplerTable, defaults: Txt2ImgParams = DEFAULTS,
+                      app: App | None = None) -> Txt2ImgTab:
     binding: ParamBinding[Txt2ImgParams] = ParamBinding(Txt2ImgParams)
     row = build_prompt_row(TAB, binding, styles)
     with gr.Row(elem_id=f"{TAB}_main"):
@@ -65,31 +69,35 @@ def _build_components(styles: list[str], samplers: SamplerTable, defaults: Txt2I
             seeds = build_seed_row(TAB, binding, defaults)
             build_clip_rows(TAB, binding, defaults)
             overrides = build_override_settings(TAB)
+            scripts = build_script_controls(app, TAB) if app is not None else None
         with gr.Column(scale=1, min_width=320, elem_id=f"{TAB}_results"):
             panel = build_result_panel(TAB, send_buttons=True)
-    return Txt2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel, overrides=overrides)
+    return Txt2ImgTab(binding=binding, row=row, seeds=seeds, panel=panel, overrides=overrides,
+                      scripts=scripts)
 
 
 def build_txt2img_tab(app: App) -> Txt2ImgTab:
     """Create the tab's components (inside the caller's Tab context) and wire their handlers."""
     from modules.ui.extra_networks import build_extra_networks_panel
 
-    tab = _build_components(style_names(app), sampler_table(app.registry), tab_defaults(app))
+    tab = _build_components(style_names(app), sampler_table(app.registry), tab_defaults(app), app)
     binding, panel, tools = tab.binding, tab.panel, tab.row.tools
     build_extra_networks_panel(app, binding.components["prompt"], TAB)
 
     def generate(request: gr.Request | None = None, **fields: Any):  # noqa: ANN202 - yields {component: value}
         selected_styles = fields.pop("styles", None)
         override_labels = fields.pop("override_settings", None)
+        chosen = tab.scripts.take(fields) if tab.scripts is not None else (None, [], {})
         try:
             job = submit_request(app, TAB, binding.params(fields), selected_styles, override_labels,
-                                 session_owner(request))
+                                 session_owner(request), script_run(app, TAB, *chosen))
         except UserError as e:
             yield error_update(panel, str(e))
             return
         yield from stream_job(app, job, panel, TAB)
 
-    inputs = {**binding.inputs(), "styles": tools.styles, "override_settings": tab.overrides}
+    inputs = {**binding.inputs(), "styles": tools.styles, "override_settings": tab.overrides,
+              **(tab.scripts.inputs() if tab.scripts is not None else {})}
     tab.row.generate.click(generate, inputs_kwargs=inputs,
                            outputs=panel.outputs(), show_progress="hidden", concurrency_limit=None,
                            api_name=TAB, api_visibility="private")

@@ -101,7 +101,7 @@ BAD_REQUESTS = [
     ({"resize_mode": 7}, 422, "Resize mode"),
     ({"inpainting_fill": 9}, 422, "inpainting_fill"),
     ({"mask_blur": 500}, 422, "Mask blur"),
-    ({"script_name": "loopback"}, 422, "script_name"),
+    ({"script_name": "loopback"}, 422, "no script 'loopback' for img2img"),
     ({"alwayson_scripts": {"ControlNet": {"args": []}}}, 422, "alwayson_scripts"),
     ({"latent_mask": "abc"}, 422, "latent_mask"),
     ({"sampler_name": "Nope"}, 422, "Unknown sampler"),
