@@ -70,6 +70,7 @@ EN: dict[str, str] = {
     "extension_installed": "Installed '{name}' into {path}. Restart the web UI to load it.",
     "extensions_applied": "Saved: {disabled} disabled. Restart the web UI to apply.",
     "extensions_none": "No extensions found. Put one in {folder} (a folder with extension.py) or install one below.",
+    "hook_changed_image_count": "A script or extension hook changed the number of images of a batch ({count} instead of {expected}); hooks may replace images but must keep one per seed. Turn that script off and try again.",
     # command-line generation (webui.py txt2img / img2img)
     "cli_no_file": "{what}: there is no file at {path}.",
     "cli_bad_image": "{what}: {path} is not an image this app can read (PNG, JPEG, WebP…).",

@@ -97,15 +97,15 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
     caller = owner_dependency(pairs or [])
     router = APIRouter(prefix=PREFIX, dependencies=[Depends(caller)])
 
-    async def run_generation(req: Any, params: Any, owner: str) -> dict[str, Any]:
+    async def run_generation(req: Any, request: Any, owner: str) -> dict[str, Any]:
         # waiting is async, so any number of queued requests holds no worker thread
-        job = generate.submit(app, req, params, owner)
+        job = generate.submit(app, req, request, owner)
         try:
             while not job.wait(0):
                 await asyncio.sleep(WAIT_POLL_S)
             outcome = job.take()  # the finished job, still listed for /progress, keeps no images
         except JobCancelled:
-            return generate.cancelled_body(app, req, params)
+            return await run_in_threadpool(generate.cancelled_body, app, req, request)  # reads files
         finally:
             job.release()  # the request went away while waiting: its images are dropped when the job ends
         return await run_in_threadpool(generate.response_body, outcome, req)

@@ -42,7 +42,6 @@ class NameFields:
     denoising: float | None = None  # img2img only
     batch_number: int = 0  # the image's place in its batch
     batch_size: int = 1
-    styles: tuple[str, ...] = ()
     when: datetime.datetime = field(default_factory=datetime.datetime.now)  # when the job started
 
 
@@ -92,12 +91,10 @@ TOKENS: dict[str, Callable[[NameFields, str | None, int], object]] = {
     "denoising": lambda f, a, w: SKIP if f.denoising is None else _number(f.denoising),
     "batch_number": lambda f, a, w: SKIP if f.batch_size == 1 else f.batch_number,
     "batch_size": lambda f, a, w: f.batch_size,
-    "styles": lambda f, a, w: sanitize(", ".join(f.styles) or "None", replace_spaces=False),
     "date": lambda f, a, w: f.when.strftime("%Y-%m-%d"),
     "datetime": lambda f, a, w: sanitize(_datetime(f, a), replace_spaces=False),
     "job_timestamp": lambda f, a, w: f.when.strftime("%Y%m%d%H%M%S"),
     "prompt": lambda f, a, w: sanitize(f.prompt),
-    "prompt_no_styles": lambda f, a, w: sanitize(f.prompt),
     "prompt_spaces": lambda f, a, w: sanitize(f.prompt, replace_spaces=False),
     "prompt_words": lambda f, a, w: _words(f.prompt, w),
     "prompt_hash": lambda f, a, w: _hash(f.prompt, a),

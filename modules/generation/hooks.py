@@ -9,7 +9,8 @@ DECODE (a hires-fix second pass will be one more). The hook points, in the order
                  UNet inputs such as ControlNet residuals through UnetCall.unet_kwargs, or a replacement)
       POST_CFG   fn(DenoiseState) after guidance is combined: may change noise_pred
       POST_STEP  fn(DenoiseState) after the scheduler step: may read or change latents
-    AFTER_PASS   fn(PassState)    after each pass: may read/change its outputs (latents, images)
+    AFTER_PASS   fn(PassState)    after each pass: may read/change its outputs (latents; images one for one:
+                                   same number and order, since each belongs to its seed)
     ON_IMAGE     fn(ImageState)   each finished image before it is saved: may add infotext keys (state.extra)
     IMAGE_SAVED  fn(ImageState)   after it is written (state.path; None when the image is not saved)
 
@@ -112,9 +113,6 @@ class Hooks:
             raise TypeError(f"a hook must be callable (got {type(hook).__name__})")
         self.by_point.setdefault(point, []).append(hook)
         return self
-
-    def at(self, point: HookPoint) -> list[Hook]:
-        return list(self.by_point.get(point, []))
 
     def run(self, point: HookPoint, state: Any) -> None:
         for hook in self.by_point.get(point, []):

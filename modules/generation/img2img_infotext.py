@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from modules.generation.params import MASKED_CONTENT, Img2ImgParams
+from modules.samplers.core import CORE_TABLE
 
 if TYPE_CHECKING:
     from modules.samplers.specs import SamplerTable
@@ -48,7 +49,7 @@ def _number(text: str | None, fallback: float) -> float:
 
 
 def img2img_params_from_infotext(text: str, base: Img2ImgParams | None = None,
-                                 samplers: SamplerTable | None = None) -> Img2ImgParams:
+                                 samplers: SamplerTable = CORE_TABLE) -> Img2ImgParams:
     """Img2ImgParams from an infotext: the shared fields as txt2img reads them, plus img2img's keys.
 
     Init images and the mask come from base (an infotext does not carry them). Not validated.
@@ -56,7 +57,7 @@ def img2img_params_from_infotext(text: str, base: Img2ImgParams | None = None,
     from modules.generation.infotext import params_from_infotext, parse_infotext
 
     base = base or Img2ImgParams()
-    params = params_from_infotext(text, base) if samplers is None else params_from_infotext(text, base, samplers)
+    params = params_from_infotext(text, base, samplers)
     info = parse_infotext(text)
     blur = _number(info.get("Mask blur"), base.mask_blur_x)
     content = info.get("Masked content", MASKED_CONTENT[1]).strip()

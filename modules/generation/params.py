@@ -56,8 +56,7 @@ class GenerationParams:
             (1 <= self.steps <= 150, msg("bad_steps", value=self.steps)),
             (0.0 <= self.cfg_scale <= 30.0, msg("bad_cfg", value=self.cfg_scale)),
             (-1 <= self.seed <= MAX_SEED, msg("bad_seed", value=self.seed)),
-            (64 <= self.width <= 2048 and self.width % 8 == 0, msg("bad_size", field="width", value=self.width)),
-            (64 <= self.height <= 2048 and self.height % 8 == 0, msg("bad_size", field="height", value=self.height)),
+            *self.size_checks(),
             (1 <= self.batch_count <= 100, msg("bad_batch_count", value=self.batch_count)),
             (1 <= self.batch_size <= 8, msg("bad_batch_size", value=self.batch_size)),
             (1 <= self.clip_skip <= 12, msg("bad_clip_skip", value=self.clip_skip)),
@@ -65,6 +64,10 @@ class GenerationParams:
                                                   choices=", ".join(EMPHASIS_MODES))),
             *self._prompt_checks(),
         ]
+
+    def size_checks(self) -> list[tuple[bool, str]]:
+        return [(64 <= self.width <= 2048 and self.width % 8 == 0, msg("bad_size", field="width", value=self.width)),
+                (64 <= self.height <= 2048 and self.height % 8 == 0, msg("bad_size", field="height", value=self.height))]
 
     def _prompt_checks(self) -> list[tuple[bool, str]]:
         """Chunks, nesting, edits, AND parts and weights of both prompts (modules/prompt_limits.py), once
@@ -93,6 +96,12 @@ class GenerationParams:
     def validate_ranges(self) -> None:
         """Raise InvalidParams naming the first field that is out of range (sampler names not looked up)."""
         for ok, text in self.checks():
+            if not ok:
+                raise InvalidParams(text)
+
+    def validate_size(self) -> None:
+        """Raise InvalidParams when width or height is out of range (the rest was checked before)."""
+        for ok, text in self.size_checks():
             if not ok:
                 raise InvalidParams(text)
 

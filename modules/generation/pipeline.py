@@ -193,6 +193,8 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
                 state.images = task.finish_images(decoded.images, first)
 
             images = run_pass(hooks, PassState(DECODE, params, batch, seeds, latents=denoised.latents), decode).images
+            if len(images) != len(seeds):  # an AFTER_PASS hook may replace images, one for one
+                raise RuntimeError(msg("hook_changed_image_count", count=len(images), expected=len(seeds)))
             for index, (image, image_seed) in enumerate(zip(images, seeds, strict=True)):
                 if index in broken:  # a blank: never saved, never shown as if it were a picture
                     broken_seeds.append(image_seed)

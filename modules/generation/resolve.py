@@ -154,7 +154,7 @@ def at_size(params: P, size: tuple[int, int] | None) -> P:
     if size is None or size == (params.width, params.height):
         return params
     sized = replace(params, width=size[0], height=size[1])
-    sized.validate_ranges()  # the sampler was looked up before
+    sized.validate_size()  # everything else was checked before; only the size changed
     return sized
 
 

@@ -111,5 +111,4 @@ def name_fields(params: Any, seed: int, model_name: str, model_hash: str | None,
                       cfg_scale=params.cfg_scale, sampler=params.sampler_name, scheduler=params.scheduler,
                       width=params.width, height=params.height, model_name=model_name, model_hash=model_hash or "",
                       clip_skip=params.clip_skip, denoising=getattr(params, "denoising_strength", None),
-                      batch_number=index % params.batch_size, batch_size=params.batch_size,
-                      styles=tuple(getattr(params, "styles", ()) or ()), when=when)
+                      batch_number=index % params.batch_size, batch_size=params.batch_size, when=when)

@@ -6,7 +6,8 @@
         args = (ScriptArg("Times", "int", 2, minimum=1, maximum=10),)
 
         def run(self, app, request, args, progress):          # a selectable script: it draws itself
-            return combine([generate_now(app, request, progress).result for _ in range(args[0])], request)
+            return combine([generate_now(app, request, progress).result for _ in range(args[0])],
+                           request.save_images)
 
     ext.registry.scripts.register(MyScript.title, MyScript())     # or app.registry.scripts for core ones
 
