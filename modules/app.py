@@ -42,6 +42,7 @@ class App:
             if not len(self.registry.options):
                 register_core_options(self.registry.options)
             self.options.specs = self.registry.options
+        self.options.known_choices = lambda spec: spec.choices_from(self) if spec.choices_from is not None else None
 
     def refresh_models(self) -> list[str]:
         """Re-scan the model folders (extra networks too); returns the checkpoint titles."""

@@ -55,8 +55,10 @@ class OptionSpec:
     check_value: Callable[[Any], str | None] | None = None
     restricted: bool = False
 
-    def check(self, key: str, value: Any) -> Any:
-        """The value as stored (whole floats become ints for int options), or InvalidParams naming key."""
+    def check(self, key: str, value: Any, known: Sequence[Any] | None = None) -> Any:
+        """The value as stored (whole floats become ints for int options), or InvalidParams naming key.
+        known: choices_from(app) where the App is at hand (the registered samplers, extensions' included);
+        without it a field option is checked by its dataclass against the core entries."""
         if self.kind is int and isinstance(value, float) and value.is_integer():
             value = int(value)
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -71,11 +73,14 @@ class OptionSpec:
         problem = self.check_value(value) if self.check_value is not None else None
         if problem:
             raise InvalidParams(msg("option_refused", option=key, reason=problem))
+        if known is not None and value not in known:
+            raise InvalidParams(msg("option_choices", option=key, value=value, choices=", ".join(map(str, known))))
         if self.field is not None:
             from modules.generation.params import Txt2ImgParams
 
+            params = Txt2ImgParams(**{self.field: value})
             try:
-                Txt2ImgParams(**{self.field: value}).validate()
+                params.validate_ranges() if known is not None else params.validate()
             except InvalidParams as e:
                 raise InvalidParams(f"{key}: {e}") from None
         return value

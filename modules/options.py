@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,8 @@ class Options:
         self.notice = ""  # a problem met while reading the file, for the log / status line
         self._values: dict[str, Any] = {}  # checked values of options with a spec (else its default)
         self._other: dict[str, Any] = {}  # unknown, remembered and refused keys, written back unchanged
+        # values of an option known only at run time (choices_from(app)); the App sets it (App.__post_init__)
+        self.known_choices: Callable[[OptionSpec], Sequence[Any] | None] = lambda spec: None
         if path is not None:
             self._read(path)
 
@@ -122,7 +125,7 @@ class Options:
         """(lock held) The value of an option registered after the file was read: the file's, if it passes."""
         if key in self._other:
             try:
-                self._values[key] = spec.check(key, self._other[key])
+                self._values[key] = spec.check(key, self._other[key], self.known_choices(spec))
                 return self._values[key]
             except InvalidParams:
                 pass
@@ -139,7 +142,7 @@ class Options:
         """The value as stored, or InvalidParams naming the option. Unknown keys return None."""
         spec = self.spec(key)
         if spec is not None:
-            return spec.check(key, value)
+            return spec.check(key, value, self.known_choices(spec))
         if key in FIXED_OPTIONS:
             if value != FIXED_OPTIONS[key]:
                 raise InvalidParams(msg("option_fixed", option=key, value=FIXED_OPTIONS[key]))
@@ -215,7 +218,7 @@ class Options:
                 other[key] = value  # unknown, fixed or remembered: written back as it was
                 continue
             try:
-                values[key] = spec.check(key, value)
+                values[key] = spec.check(key, value, self.known_choices(spec))
             except InvalidParams:
                 skipped.append(key)
                 other[key] = value  # kept in the file; the default is used

@@ -1,5 +1,6 @@
-"""The page's own tabs, registered in app.registry.tabs at start: txt2img (order 0) and img2img (order 1).
-Tabs an extension or a later part of the app registers come after them (order 100 and up)."""
+"""The page's own tabs, registered in app.registry.tabs at start: txt2img (order -2) and img2img (order -1),
+so they come first; tabs an extension or a later part of the app registers come after them (with the default
+order 0, or the app's own Settings 100 and Extensions 200)."""
 
 from __future__ import annotations
 
@@ -28,5 +29,5 @@ CORE_TABS = (TabSpec("txt2img", "txt2img", _txt2img), TabSpec("img2img", "img2im
 
 
 def register_core_tabs(registry: Registry) -> None:
-    for order, tab in enumerate(CORE_TABS):
+    for order, tab in enumerate(CORE_TABS, start=-len(CORE_TABS)):
         registry.tabs.register(tab.tab_id, tab, source=CORE, order=order)

@@ -25,9 +25,11 @@ def test_a_registered_tab_is_on_the_page_after_the_core_tabs(make_app) -> None: 
     app.registry.tabs.register("notes", TabSpec("notes", "Notes", build_notes), source="my-extension", order=150)
     app.registry.tabs.register("early", TabSpec("early", "Early", lambda _a: gr.Markdown("x")), source="ext",
                                order=100)
+    app.registry.tabs.register("plain", TabSpec("plain", "Plain", lambda _a: gr.Markdown("y")), source="ext")
     demo = build_ui(app)
     ids = _tab_ids(demo)
-    assert ids.index("tab_txt2img") < ids.index("tab_img2img") < ids.index("tab_early") < ids.index("tab_notes")
+    assert ids.index("tab_txt2img") < ids.index("tab_img2img") < ids.index("tab_plain") < ids.index("tab_early")
+    assert ids.index("tab_early") < ids.index("tab_notes")
     assert built == [app] and component(demo, "notes_text").value == "notes here"
     tab = component(demo, "tab_notes")
     assert tab.label == "Notes" and tab.id == "notes"

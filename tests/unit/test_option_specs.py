@@ -114,3 +114,16 @@ def test_folder_options_are_locked_on_a_shared_server(make_app) -> None:  # noqa
     assert locked_changes(app, change) == ["outdir_samples"]  # the pattern is unchanged; quality is no folder
     app.settings.enable_insecure_extension_access = True
     assert locked_changes(app, change) == []
+
+
+def test_a_sampler_known_to_the_app_can_be_the_default_sampler(make_app) -> None:  # noqa: ANN001
+    """The Settings tab offers the registered samplers (an extension's too), so the option takes them; a name
+    nobody registered is still refused."""
+    from modules.samplers.specs import SamplerSpec
+
+    app = make_app((), load=False)
+    spec = SamplerSpec("Euler (ext)", "EulerDiscreteScheduler", config={"timestep_spacing": "trailing"})
+    app.registry.samplers.register(spec.name, spec, source="ext")
+    assert app.options.check("default_sampler", "Euler (ext)") == "Euler (ext)"
+    with pytest.raises(InvalidParams, match="default_sampler"):
+        app.options.check("default_sampler", "No such sampler")
