@@ -104,20 +104,34 @@ class LoraLibrary:
         self.root = root
         self._files: list[LoraFile] | None = None
         self._hashes: dict[tuple[Path, int, int], str] = {}
+        self._scans: dict[Path, tuple[tuple[int, int], LoraFile]] = {}  # path -> ((size, mtime), as listed)
         self._lock = threading.Lock()
+
+    def _scan(self, path: Path, scans: dict[Path, tuple[tuple[int, int], LoraFile]]) -> LoraFile:
+        """The file as listed, read again only when its size or time changed since the last refresh (a
+        header check per file made refreshing a large folder slow)."""
+        stat = path.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            known = self._scans.get(path)
+        scanned = known[1] if known is not None and known[0] == stamp else _scanned(path)
+        scans[path] = (stamp, scanned)
+        return scanned
 
     def refresh(self) -> list[LoraFile]:
         found: list[LoraFile] = []
+        scans: dict[Path, tuple[tuple[int, int], LoraFile]] = {}
         if self.root is not None and self.root.is_dir():
             for path in sorted(self.root.rglob("*")):
                 if any(part.startswith(".") for part in path.relative_to(self.root).parts):
                     continue
                 if path.is_file() and path.suffix.lower() in LORA_SUFFIXES:
-                    found.append(_scanned(path))
+                    found.append(self._scan(path, scans))
                     if len(found) >= MAX_FILES:
                         break
         with self._lock:
             self._files = found
+            self._scans = scans
         return list(found)
 
     def files(self) -> list[LoraFile]:

@@ -324,3 +324,23 @@ def test_pasted_hashes_find_a_renamed_local_file(tmp_path: Path) -> None:
     prompt = "x <lora:their:0.8> <lora:other:1>"
     assert rename_by_hashes(prompt, f"their: {digest}, other: 0123456789ab", lib) == \
         "x <lora:localName:0.8> <lora:other:1>"
+
+
+def test_refresh_reads_a_file_again_only_when_it_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from modules.networks import lora as lora_module
+
+    folder = tmp_path / "Lora"
+    folder.mkdir()
+    (folder / "a.safetensors").write_bytes(b"not a header")
+    read: list[str] = []
+    real = lora_module._scanned
+    monkeypatch.setattr(lora_module, "_scanned", lambda path: read.append(path.name) or real(path))
+    library = LoraLibrary(folder)
+    first = library.refresh()
+    assert read == ["a.safetensors"] and first[0].problem, "damaged: listed with the reason"
+    assert library.refresh()[0].problem == first[0].problem and read == ["a.safetensors"], "unchanged: not read"
+    os.utime(folder / "a.safetensors", ns=(1, 1))
+    library.refresh()
+    assert read == ["a.safetensors", "a.safetensors"], "changed: read again"
