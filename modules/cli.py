@@ -12,6 +12,9 @@ from pathlib import Path
 from modules.http_guards import parse_allowed_hosts
 from modules.settings import PROJECT_ROOT, SHIPPED_DEMO_CHECKPOINT, Settings
 
+UPSCALER_FLAGS = {"ESRGAN": "esrgan-models-path", "RealESRGAN": "realesrgan-models-path", "SwinIR": "swinir-models-path",
+                  "DAT": "dat-models-path", "ScuNET": "scunet-models-path"}  # A1111's names
+
 
 def add_model_flags(p: argparse.ArgumentParser) -> None:
     """Where the user's files are, which checkpoint to load first and on what device."""
@@ -21,6 +24,8 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-dir", type=Path, default=None, help="folder of LoRA files (default models/Lora)")
     p.add_argument("--hypernetwork-dir", type=Path, default=None, help="folder of hypernetworks (default models/hypernetworks)")
     p.add_argument("--embeddings-dir", type=Path, default=None, help="folder of textual-inversion embeddings (default embeddings/)")
+    for kind, flag in UPSCALER_FLAGS.items():
+        p.add_argument(f"--{flag}", type=Path, default=None, help=f"folder of {kind} upscaler models (default models/{kind})")
     p.add_argument("--extensions-dir", type=Path, action="append", default=[], metavar="DIR",
                    help="another folder of extensions to load, besides extensions/ (repeatable)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto", help="where to run the model")
@@ -70,6 +75,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         lora_dir=args.lora_dir,
         hypernetwork_dir=args.hypernetwork_dir,
         embeddings_dir=args.embeddings_dir,
+        upscaler_dirs={kind: path.resolve() for kind, flag in UPSCALER_FLAGS.items()
+                       if (path := getattr(args, flag.replace("-", "_"), None)) is not None},
         extensions_dirs=[d.resolve() for d in getattr(args, "extensions_dir", [])],
         ckpt=args.ckpt.resolve() if args.ckpt else None,
         demo_checkpoint=None if args.no_demo_model else SHIPPED_DEMO_CHECKPOINT,

@@ -1,6 +1,7 @@
 """Generate from the command line, on the same backend as the web UI and the API.
 
     python webui.py txt2img "a red circle on a blue background" --seed 1
+    python webui.py txt2img "a red circle" --hires --hr-scale 2 --hr-upscaler Lanczos --denoising-strength 0.5
     python webui.py img2img "a red circle" --init-image photo.png --denoising-strength 0.6
     python webui.py txt2img --infotext outputs/txt2img-images/2026-12-03/00001-1.png --steps 30
     python webui.py txt2img "photo" --script "Prompts from file or textbox" --script-arg false --script-arg false
@@ -38,7 +39,41 @@ log = logging.getLogger(__name__)
 # flag dest -> params field, for the flags that set one field directly
 FIELDS = ("prompt", "negative_prompt", "steps", "cfg_scale", "sampler_name", "scheduler", "seed", "width", "height",
           "batch_count", "batch_size", "clip_skip", "denoising_strength", "inpaint_full_res_padding",
-          "inpainting_mask_invert", "inpaint_full_res")
+          "inpainting_mask_invert", "inpaint_full_res", "subseed", "subseed_strength", "seed_resize_from_w",
+          "seed_resize_from_h", "tiling", "enable_hr", "hr_scale", "hr_upscaler", "hr_second_pass_steps", "hr_resize_x",
+          "hr_resize_y", "hr_sampler_name", "hr_scheduler", "hr_prompt", "hr_negative_prompt", "hr_cfg_scale")
+
+
+def add_variation_flags(p: argparse.ArgumentParser) -> None:
+    """Variation seed, "resize seed from" and tiling (both commands)."""
+    p.add_argument("--subseed", "--variation-seed", dest="subseed", type=int, default=None,
+                   help="variation seed; -1 random (image i gets subseed + i)")
+    p.add_argument("--subseed-strength", "--variation-strength", dest="subseed_strength", type=float, default=None,
+                   help="0 the seed's noise, 1 the variation seed's (default 0)")
+    p.add_argument("--seed-resize-from-w", dest="seed_resize_from_w", type=int, default=None, metavar="W",
+                   help="draw the noise as for this width (with --seed-resize-from-h; 0 off)")
+    p.add_argument("--seed-resize-from-h", dest="seed_resize_from_h", type=int, default=None, metavar="H")
+    p.add_argument("--tiling", action="store_true", default=None, help="a seamless, tileable image")
+
+
+def add_hires_flags(p: argparse.ArgumentParser) -> None:
+    """txt2img's hires fix (A1111's fields)."""
+    p.add_argument("--hires", "--enable-hr", dest="enable_hr", action="store_true", default=None,
+                   help="hires fix: upscale the first pass and denoise it again")
+    p.add_argument("--hr-scale", dest="hr_scale", type=float, default=None, help="upscale by (1-4; default 2)")
+    p.add_argument("--hr-resize-x", dest="hr_resize_x", type=int, default=None, help="resize width to (0: --hr-scale)")
+    p.add_argument("--hr-resize-y", dest="hr_resize_y", type=int, default=None, help="resize height to")
+    p.add_argument("--hr-upscaler", dest="hr_upscaler", default=None,
+                   help="Latent (default), Latent (bicubic antialiased), ..., Lanczos, Nearest or an upscaler model")
+    p.add_argument("--hr-steps", dest="hr_second_pass_steps", type=int, default=None,
+                   help="hires steps (0: same as --steps)")
+    p.add_argument("--denoising-strength", "-s", dest="denoising_strength", type=float, default=None,
+                   help="the hires pass's denoising strength (default 0.7)")
+    p.add_argument("--hr-sampler", dest="hr_sampler_name", default=None, help="hires sampler (default: the same)")
+    p.add_argument("--hr-scheduler", dest="hr_scheduler", default=None, help="hires schedule type (default: the same)")
+    p.add_argument("--hr-prompt", dest="hr_prompt", default=None, help="hires prompt (default: the same)")
+    p.add_argument("--hr-negative-prompt", dest="hr_negative_prompt", default=None)
+    p.add_argument("--hr-cfg", dest="hr_cfg_scale", type=float, default=None, help="hires CFG scale (default: the same)")
 
 
 def build_generate_parser(kind: str) -> argparse.ArgumentParser:
@@ -71,6 +106,9 @@ def build_generate_parser(kind: str) -> argparse.ArgumentParser:
                    help="run a script, e.g. 'Prompts from file or textbox' (its arguments: --script-arg, in order)")
     p.add_argument("--script-arg", dest="script_args", action="append", default=[], metavar="VALUE",
                    help="the script's next argument (repeatable; GET /sdapi/v1/script-info lists them)")
+    add_variation_flags(p)
+    if kind == "txt2img":
+        add_hires_flags(p)
     if kind == "img2img":
         p.add_argument("--init-image", "-i", dest="init_images", type=Path, action="append", default=[], required=True,
                        metavar="FILE", help="the image to start from (repeatable: image i uses file i modulo count)")
@@ -194,12 +232,14 @@ def to_request(args: argparse.Namespace, kind: str) -> GenerationRequest:
 
 
 def with_scripts(app: App, request: GenerationRequest, args: argparse.Namespace) -> GenerationRequest:
-    """request with --script and its --script-arg values (checked: InvalidParams naming a bad one)."""
+    """request with --script and its --script-arg values (checked: InvalidParams naming a bad one); without
+    --script, the script the --infotext records (an X/Y/Z grid's infotext redraws the plot)."""
     from dataclasses import replace
 
-    from modules.scripts.select import script_run
+    from modules.scripts.select import script_run_with_infotext
 
-    return replace(request, scripts=script_run(app, request.kind, args.script, args.script_args))
+    return replace(request, scripts=script_run_with_infotext(app, request.kind, args.script, args.script_args, None,
+                                                             request.infotext))
 
 
 def run(app: App, request: GenerationRequest, err: TextIO) -> Outcome:
@@ -237,7 +277,12 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
 
         app = build_app(settings_from_args(args))
         request = with_scripts(app, to_request(args, kind), args)
-        for note in check(app, request).notes:  # a typo fails here, before any loading time
+        resolved = check(app, request)  # a typo fails here, before any loading time
+        if getattr(resolved.params, "enable_hr", False):
+            from modules.generation.hires import find_hires_upscaler
+
+            find_hires_upscaler(app.registry, resolved.params.hr_upscaler)  # type: ignore[attr-defined]
+        for note in resolved.notes:
             err.write(note + "\n")
         load_model(app)
         err.write(app.models.status + "\n")

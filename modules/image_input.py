@@ -7,6 +7,7 @@ MAX_IMAGE_PIXELS, images that together hold more than MAX_REQUEST_PIXELS. An ima
 
     image = read_path(Path("photo.png"), "--init-image")            # CLI
     images = decode_all([open_base64(text, "init_images[0]")])       # API (ImageInputError, with a status)
+    info = image_info(image)                                         # its infotext (PNG Info, /png-info)
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ MAX_IMAGE_PIXELS = 8192 * 8192  # one image
 # all images of one request together (init images and mask): 67.1 million pixels, e.g. 16 of 2048x2048,
 # 4 of 4096x4096 or one of 8192x8192; about 200 MB decoded as RGB
 MAX_REQUEST_PIXELS = 8192 * 8192
+# Pillow's info entries about the file format rather than what the image says (left out of ImageInfo.items, as A1111)
+FORMAT_INFO_KEYS = frozenset({"jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "exif", "loop",
+                              "background", "timestamp", "duration", "progressive", "progression", "icc_profile",
+                              "chromaticity", "photoshop", "transparency", "gamma", "aspect", "srgb", "adobe",
+                              "adobe_transform", "xmp"})
 _DATA_URI = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 
 
@@ -129,3 +135,24 @@ def decode_all(opened: list[Opened], limit: int = MAX_REQUEST_PIXELS) -> list[Im
 def read_path(path: Path, label: str) -> Image.Image:
     """The image file at path, fully decoded; UserError saying what is wrong with it otherwise."""
     return load(open_path(path, label))
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an image file says about itself (A1111's PNG Info): its infotext ('' when it has none; PNG text
+    chunk, or EXIF UserComment for JPEG/WebP), that infotext parsed, and its other text items."""
+
+    infotext: str
+    parameters: dict[str, str]  # parse_infotext's keys ('Prompt', 'Steps', 'Size-1', ...); {} without one
+    items: dict[str, str | int | float | bool]  # other text chunks and info values (not 'exif', 'icc_profile')
+
+
+def image_info(image: Image.Image) -> ImageInfo:
+    """The one reader of an image's generation parameters (PNG Info tab and /sdapi/v1/png-info)."""
+    from modules.generation.infotext import parse_infotext
+    from modules.generation.outputs import INFOTEXT_KEY, read_png_infotext
+
+    text = read_png_infotext(image) or ""
+    items = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)[:1000])
+             for k, v in image.info.items() if k != INFOTEXT_KEY and k not in FORMAT_INFO_KEYS}
+    return ImageInfo(text, parse_infotext(text) if text.strip() else {}, items)

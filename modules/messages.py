@@ -35,6 +35,21 @@ EN: dict[str, str] = {
                            "(got {value}).",
     "bad_padding": "Masked area padding must be between 0 and {maximum} pixels (got {value}).",
     "bad_noise_multiplier": "Noise multiplier must be between 0 and {maximum} (got {value}).",
+    # variation seeds and hires fix (modules/generation/params.py, hires.py)
+    "bad_subseed": "Variation seed must be -1 (random) or a whole number from 0 to 4294967295 (got {value}).",
+    "bad_subseed_strength": "Variation strength must be between 0 and 1 (got {value}).",
+    "bad_seed_resize": "Resize seed from {field} must be 0 (off) or between 64 and 2048 (got {value}).",
+    "bad_hr_scale": "Hires upscale by must be between 1 and 4 (got {value}).",
+    "bad_hr_resize": "Hires resize {field} must be 0 (use Upscale by) or between 64 and {maximum} (got {value}).",
+    "bad_hr_steps": "Hires steps must be between 0 (same as Sampling steps) and 150 (got {value}).",
+    "bad_hr_cfg": "Hires CFG scale must be between 0 and 30 (got {value}).",
+    "bad_hr_size": "The hires fix would draw at {width}x{height}; each side must be between 64 and {maximum}. "
+                   "Lower Upscale by or the Resize width/height.",
+    "unknown_hr_upscaler": "Unknown hires upscaler '{name}'. Choose one of: {choices}.",
+    "hires_networks_ignored": "The hires prompt's extra network tags ({tags}) were not applied: both passes used "
+                              "the first prompt's networks. Put the tags in the prompt to use them.",
+    "hires_interrupted": "Interrupted during the hires fix: {count} image(s) kept at the first pass size "
+                         "(their parameters leave the hires fix out).",
     "unknown_sampler": "Unknown sampler '{name}'. Choose one of: {choices}.",
     "unknown_schedule": "Unknown schedule type '{name}'. Choose one of: {choices}.",
     "unknown_upscaler": "Unknown upscaler '{name}'. Choose one of: {choices}.",
@@ -129,6 +144,15 @@ EN: dict[str, str] = {
     "job_cancelled": "Interrupted before it started: the job left the queue.",
     "bad_task_id": "The task id '{value}' is already in use or not valid (1 to 64 characters).",
     "paste_vae_missing": "The parameters name the VAE '{name}', which is not in the VAE folder; the current VAE stays.",
+    "paste_sampler_missing": ("The parameters name the {what} '{name}', which this program does not have; "
+                              "the {what} stays {kept}."),
+    "paste_what_sampler": "sampler",
+    "paste_what_schedule": "schedule type",
+    "paste_what_hires_sampler": "hires sampler",
+    "paste_what_hires_schedule": "hires schedule type",
+    "restart_img2img_too_low": ("Restart cannot start this low: at this denoising strength img2img would begin "
+                                "below sigma {sigma}, where Restart's extra steps are. Raise the denoising "
+                                "strength or pick another sampler."),
     "paste_empty": "Paste generation parameters (an image's infotext) into the prompt box first, then press ↙️.",
     "paste_done": "Generation parameters read from the prompt box.",
     "paste_overrides": ("They also record a setting, kept in Override settings for this tab's next generations "
@@ -149,6 +173,40 @@ EN: dict[str, str] = {
     "send_no_image": "Generate an image first; the send buttons send the selected image and its parameters.",
     "send_image_gone": "The image {name} is no longer on disk; generate it again.",
     "sent_to_img2img": "Image and generation parameters sent from txt2img.",
+    "sketch_no_image": "Upload an image into the Sketch box first (then draw on it with the colour brush).",
+    "inpaint_sketch_no_image": "Upload an image into the Inpaint sketch box first, then draw over the part to repaint.",
+    "inpaint_sketch_no_strokes": "Draw over the part to repaint first: the strokes are both the new colours and the mask.",
+    "size_from_image_none": "Upload an image into the active sub-tab first; 📐 takes the width and height from it.",
+    "size_from_image_done": "Width and height set to {width}x{height} from the image.",
+    "resize_by_no_image": "Resize by needs an image: upload one first (the output is its size times the scale).",
+    "resize_by_batch": "Batch: each image is drawn at its own size times the scale.",
+    "resize_by_size": "Resize by {scale}: {width}x{height}",
+    "batch_no_input_dir": "Batch: enter the input directory (a folder of images on the machine running the web UI).",
+    "batch_input_missing": "Batch: the input directory {path} does not exist (or is not a folder).",
+    "batch_no_output_dir": "Batch: enter the output directory (it is created if missing).",
+    "batch_output_not_dir": "Batch: the output directory {path} is a file, not a folder. Choose another one.",
+    "batch_mask_dir_missing": "Batch: the mask directory {path} does not exist. Leave it empty for no masks.",
+    "batch_empty": "Batch: there are no image files (PNG, JPEG, WebP…) in {path}.",
+    "batch_input_label": "Batch input",
+    "batch_mask_label": "Batch mask",
+    "batch_no_mask": "no mask with the same name in the mask directory",
+    "batch_done": "Batch: {count} image(s) from {inputs} input file(s) saved to {folder}.",
+    "batch_skipped": "Skipped {count} file(s): {files}.",
+    "batch_skipped_count": "{count} file(s) skipped.",
+    "img2img_batch_note": ("Every image of the input directory goes through img2img with this tab's settings; the "
+                           "results are saved to the output directory. With an inpaint mask directory, each image's "
+                           "mask is the file there with the same name (white = repaint). Folders are on the machine "
+                           "running the web UI."),
+    "png_info_label": "PNG Info",
+    "png_info_other_items": "Other text in the file",
+    "png_info_empty": "Drop a PNG, JPEG or WebP image here to read the generation parameters it carries.",
+    "png_info_none": "This image carries no generation parameters (not made by this app or A1111, or they were "
+                     "removed, e.g. by an image editor or a website).",
+    "png_info_no_params": "There are no parameters to send: drop an image that carries them first.",
+    "png_info_sent": "Parameters sent from PNG Info to {tab}.",
+    "png_info_sent_extras": "Image sent from PNG Info to Extras.",
+    "png_info_checkpoint_missing": "The parameters name the checkpoint '{name}', which is not in the checkpoint "
+                                   "folders; the current checkpoint stays.",
     "waiting_for_job": "Waiting in the queue: {ahead} job(s) before this one…",
     "starting_job": "Starting…",
     "no_model_yet": "No checkpoint loaded yet.",
@@ -298,6 +356,19 @@ EN: dict[str, str] = {
                             "in order: {labels}.",
     "script_bad_arg": "Argument {position} ('{label}') of the script {script} must be {expected} (got {value}).",
     "script_interrupted": "Interrupted: {done} image(s) finished.",
+    # X/Y/Z plot: running it (modules/xyz/plan.py, run.py, api_args.py)
+    "xyz_too_many_cells": "The plot would have {count:,} cells; the limit is {most:,}. Use fewer values.",
+    "xyz_cell_error": "The cell at X {x}, Y {y}, Z {z} cannot be drawn: {error}",
+    "xyz_saved": "X/Y/Z plot: {cells} cell(s) on {grids} grid(s); grid saved as {path}.",
+    "xyz_not_saved": "X/Y/Z plot: {cells} cell(s) on {grids} grid(s) (not saved).",
+    "xyz_interrupted": "X/Y/Z plot interrupted: {done} of {total} cell(s) drawn; the others are blank.",
+    "xyz_skipped": "{count} cell(s) skipped (blank).",
+    "xyz_failed_cells": "{count} cell(s) gave no image (blank): {reasons}",
+    "xyz_api_unknown_axis": "script_args[{position}] ({axis} type): {value} is not an X/Y/Z axis type of this "
+                            "app for {kind}. Use an A1111 label or its index in A1111's list. Axis types here: "
+                            "{choices}.",
+    "xyz_api_missing_axis": "script_args[{position}] ({axis} type): A1111's axis '{label}' (index {index}) is not "
+                            "available in this app. Axis types here: {choices}.",
     "prompts_file_empty": "Prompts from file or textbox: the list of prompts is empty. Write one prompt per line.",
     "prompts_file_too_long": "Prompts from file or textbox: {count} lines; the limit is {most}. Split the list.",
     "prompts_file_bad_line": "Prompts from file or textbox, line {line}: {error} (check the quotes).",
@@ -306,6 +377,85 @@ EN: dict[str, str] = {
     "prompts_file_no_value": "Prompts from file or textbox, line {line}: --{option} needs a value.",
     "prompts_file_bad_value": "Prompts from file or textbox, line {line}: --{option} must be {kind} (got '{value}').",
     "prompts_file_line_error": "Prompts from file or textbox, line {line}: {error}",
+    "prompts_file_upload_too_large": "Prompts from file or textbox: the uploaded file has {size:,} bytes; the limit is "
+                                     "{most:,}. Split it into smaller files.",
+    "prompts_file_outpath_samples": "Prompts from file or textbox, line {line}: --{option} is not supported: images "
+                                    "go to the output folders set in Settings (Paths for saving). Remove it.",
+    "prompts_file_outpath_grids": "Prompts from file or textbox, line {line}: --{option} is not supported: grids go "
+                                  "to the output folders set in Settings (Paths for saving). Remove it.",
+    "prompts_file_prompt_for_display": "Prompts from file or textbox, line {line}: --{option} is not supported: the "
+                                       "infotext always shows the prompt the image was drawn with. Remove it.",
+    "prompts_file_restore_faces": "Prompts from file or textbox, line {line}: --{option} true is not possible: this "
+                                  "program has no face restoration (GFPGAN, CodeFormer). Remove it or write false.",
+    # X/Y/Z plot: axis values, axes and the grid picture (modules/xyz)
+    "xyz_unknown_axis": "There is no X/Y/Z axis type '{axis}'. Axis types: {choices}.",
+    "xyz_bad_text": "The X/Y/Z values could not be read: {error}. Remove odd characters and try again.",
+    "xyz_no_values": "{axis}: no values. Write one or more values separated by commas.",
+    "xyz_too_many_values": "{axis}: {count} values; an axis may have at most {most}. Use fewer values or a "
+                           "larger step.",
+    "xyz_too_many_permuted": "{axis}: {count} items give too many orderings; at most {most} items may be "
+                             "reordered.",
+    "xyz_bad_number": "{axis}: '{value}' is not {kind}. Write numbers or ranges like 1-5, 1-10 (+2), "
+                      "10-1 (-3) or 1-10 [5].",
+    "xyz_bad_step": "{axis}: the step in '{value}' never reaches the end of the range. Use (+S) to count up "
+                    "and (-S) to count down (e.g. 10-1 (-3)).",
+    "xyz_bad_count": "{axis}: '{value}' asks for no values; the count in [N] must be at least 1.",
+    "xyz_bad_size": "{axis}: '{value}' is not a size. Write width x height, e.g. 512x768.",
+    "xyz_bad_value": "{axis}: the value '{value}' cannot be used: {error}",
+    "xyz_unknown_choice": "{axis}: unknown value '{value}'. Choose one of: {choices}.",
+    "xyz_not_in_prompt": "{axis} did not find '{value}' in the prompt or the negative prompt. The first value is "
+                         "the text to replace: it must be in one of them.",
+    "xyz_order_not_in_prompt": "{axis}: '{value}' is not in the prompt, so it cannot be reordered.",
+    "xyz_axis_not_for_tab": "The axis {axis} is not available for {kind}.",
+    "xyz_bad_network_weight": "{axis}: '{value}' is not a weight. Write a number (applied to every {tag} tag "
+                              "in the prompt) or name:number (e.g. myLora:0.6).",
+    "xyz_no_network_tag": "{axis}: the prompt has no <{tag}:...> tag for '{value}' to change. Add one to the "
+                          "prompt or write name:weight.",
+    "xyz_grid_too_large": "The grid would be {width}x{height} pixels ({mp:.0f} megapixels); the limit is "
+                          "{limit} megapixels. Use fewer values or a smaller image size.",
+    "prompt_matrix_too_many_parts": "Prompt matrix: the prompt has {count} parts separated by |, which would make "
+                                    "{pictures} pictures; at most {most} parts. Remove some | separators.",
+    "fonts_missing": "The font package manimgx-fonts-cjk is not installed (needed to draw grid legends). Run: "
+                     "pip install -r requirements.txt",
+    # upscaler models, Extras, tiled VAE, SD upscale
+    "upscaler_bad_weights": ("Cannot load the upscaler '{file}': its weights do not fit the architecture they look "
+                             "like ({detail}). The file may be damaged or incomplete: download it again."),
+    "upscaler_needs_spandrel": ("Cannot load the upscaler '{file}' (folder {folder}): it is not an ESRGAN or "
+                                "Real-ESRGAN model, which this program reads itself. SwinIR/DAT/HAT and other "
+                                "architectures need spandrel: `pip install spandrel` (it needs a torchvision that "
+                                "matches your torch; a CUDA install usually has one)."),
+    "upscaler_unknown_arch": "Cannot load the upscaler '{file}': spandrel does not know its architecture ({detail}).",
+    "extras_no_image": "Extras: there is no image to process. Upload an image (or images, or name an input folder).",
+    "extras_bad_folder": "Extras: the input folder '{folder}' does not exist or is not a folder.",
+    "extras_no_images_in_folder": "Extras: the folder '{folder}' holds no images (.png, .jpg, .jpeg, .webp).",
+    "extras_bad_resize": ("Extras: scale by must be between 1 and 8 (got {value}); to a size, width and height "
+                          "must be between 1 and 8192 (got {width}x{height})."),
+    "extras_bad_visibility": "Extras: Upscaler 2 visibility must be between 0 and 1 (got {value}).",
+    "extras_bad_image": "Extras: '{name}' cannot be read as an image ({error}); it was skipped.",
+    "extras_done": "Extras: {count} image(s) processed.",
+    "extras_progress": "Extras: image {done} of {total}…",
+    "extras_saved": "Extras: {count} image(s) saved to {folder}.",
+    "extras_interrupted": "Extras: interrupted after {count} image(s).",
+    "sd_upscale_tiles": "SD upscale: {tiles} tile(s) of {width}x{height} from a {size} image.",
+    "sd_upscale_needs_img2img": "SD upscale works on an init image: use it from the img2img tab.",
+    "sd_upscale_bad_scale": "SD upscale: the scale factor must be between 1 and 4 (got {value}).",
+    "extras_no_face_restoration": ("Face restoration (GFPGAN, CodeFormer) is not available in this program: set "
+                                   "gfpgan_visibility and codeformer_visibility to 0."),
+    "extras_folder_not_allowed": ("Extras: Batch from Directory reads and writes folders on the server, which is not "
+                                  "allowed when it is shared (--listen); start it with "
+                                  "--enable-insecure-extension-access to allow it, or upload the images."),
+    "section_upscaling": "Upscaling",
+    "section_vae": "VAE",
+    "opt_ESRGAN_tile": "Tile size for ESRGAN upscalers",
+    "opt_ESRGAN_tile_help": "Input pixels a side per tile; 0 = no tiling (fast, but large images need much memory).",
+    "opt_ESRGAN_tile_overlap": "Tile overlap for ESRGAN upscalers",
+    "opt_ESRGAN_tile_overlap_help": "Pixels; tiles are blended over this width, so seams do not show.",
+    "opt_tiled_vae": "Tiled VAE",
+    "opt_tiled_vae_help": ("Decode and encode every image tile by tile: far less memory for large images, a slightly "
+                           "different result (tile statistics). Large images use tiles even when this is off."),
+    "opt_tiled_vae_auto_size": "Tiled VAE from this size on",
+    "opt_tiled_vae_auto_size_help": ("Images whose larger side exceeds this many pixels go through the VAE in tiles "
+                                     "even with Tiled VAE off; 0 = only when Tiled VAE is on."),
 }
 
 

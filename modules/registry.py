@@ -11,8 +11,8 @@ sections instead of naming entries, so adding one is one file that registers it.
 
 A section holds items of one kind; what an item must provide is the protocol of that kind, documented
 where the kind is defined (samplers: modules/samplers/specs.py, network kinds: modules/networks/kind.py,
-scripts: modules/scripts, tabs: TabSpec below). Registering a name twice is an error unless
-replace=True, so two extensions cannot silently shadow each other. Thread-safe: an extension may
+scripts: modules/scripts, X/Y/Z axes: modules/xyz/axes.py, tabs: TabSpec below). Registering a name twice
+is an error unless replace=True, so two extensions cannot silently shadow each other. Thread-safe: an extension may
 register at start on the loader thread while the page is read on another.
 """
 
@@ -135,7 +135,9 @@ class Registry:
     tabs: Section[TabSpec] = field(default_factory=lambda: Section("tab"))
     options: Section[Any] = field(default_factory=lambda: Section("option"))
     api_routes: Section[RouteFactory] = field(default_factory=lambda: Section("API route"))
+    xyz_axes: Section[Any] = field(default_factory=lambda: Section("X/Y/Z axis"))  # modules/xyz/axes.py AxisSpec
 
     def sections(self) -> dict[str, Section[Any]]:
         return {name: getattr(self, name) for name in
-                ("samplers", "schedules", "networks", "upscalers", "scripts", "tabs", "options", "api_routes")}
+                ("samplers", "schedules", "networks", "upscalers", "scripts", "tabs", "options", "api_routes",
+                 "xyz_axes")}

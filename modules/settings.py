@@ -22,6 +22,7 @@ class Settings:
     lora_dir: Path | None = None
     hypernetwork_dir: Path | None = None
     embeddings_dir: Path | None = None
+    upscaler_dirs: dict[str, Path] = field(default_factory=dict)  # "ESRGAN" -> folder (--esrgan-models-path, ...)
     extensions_dirs: list[Path] = field(default_factory=list)  # more folders of extensions (--extensions-dir)
     ckpt: Path | None = None  # file to load first
     listen: bool = False
@@ -66,6 +67,10 @@ class Settings:
     @property
     def hypernetwork_path(self) -> Path:
         return self.hypernetwork_dir or self.models_dir / "hypernetworks"
+
+    def upscaler_path(self, kind: str) -> Path:
+        """The folder of one kind of upscaler model ("ESRGAN", "RealESRGAN", "SwinIR", ...): models/<kind>."""
+        return self.upscaler_dirs.get(kind) or self.models_dir / kind
 
     @property
     def embeddings_path(self) -> Path:

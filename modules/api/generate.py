@@ -30,11 +30,14 @@ __all__ = ["Outcome", "cancelled_body", "info_json", "prepare", "prepare_img2img
 
 def prepare(app: App, req: StableDiffusionProcessingTxt2Img) -> GenerationRequest:
     """The checked GenerationRequest for a txt2img body (InvalidParams / ApiError naming the field otherwise)."""
+    from modules.generation.hires import find_hires_upscaler
     from modules.generation.resolve import check
 
     req.check_supported()
     request = with_scripts(app, to_request(req, "txt2img", req.to_params()), req)
-    check(app, request)
+    resolved = check(app, request)
+    if getattr(resolved.params, "enable_hr", False):  # a 422 now rather than a failed job
+        find_hires_upscaler(app.registry, resolved.params.hr_upscaler)  # type: ignore[attr-defined]
     return request
 
 
@@ -55,11 +58,11 @@ def prepare_img2img(app: App, req: StableDiffusionProcessingImg2Img) -> Generati
 
 def with_scripts(app: App, request: GenerationRequest, req: ProcessingCommon) -> GenerationRequest:
     """request with the body's script_name/script_args and alwayson_scripts (InvalidParams, a 422, naming an
-    unknown script or a bad argument)."""
-    from modules.scripts.select import script_run
+    unknown script or a bad argument). A body that names no script gets the one its `infotext` records."""
+    from modules.scripts.select import script_run_with_infotext
 
-    return replace(request, scripts=script_run(app, request.kind, req.script_name, req.script_args,
-                                               req.alwayson_scripts))
+    return replace(request, scripts=script_run_with_infotext(app, request.kind, req.script_name, req.script_args,
+                                                             req.alwayson_scripts, req.infotext))
 
 
 def to_request(req: ProcessingCommon, kind: str, params: GenerationParams) -> GenerationRequest:
@@ -95,12 +98,16 @@ def submit(app: App, req: ProcessingCommon, request: GenerationRequest, owner: s
 def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
     """The "info" string: A1111's Processed.js() keys, for the images in the answer (with a grid first:
     index_of_first_image 1 and the grid's infotext first, as A1111)."""
+    from modules.generation.hires import hires_infotext
     from modules.generation.infotext import APP_VERSION, schedule_label
+    from modules.generation.params import Txt2ImgParams
 
     result, params, model = outcome.result, outcome.params, outcome.model
     extra: dict[str, object] = {"Schedule type": schedule_label(params.sampler_name,
                                                                 result.scheduler or params.scheduler)}
     extra.update(outcome.task_infotext)
+    if isinstance(params, Txt2ImgParams):
+        extra.update(hires_infotext(params))
     denoising = extra.pop("Denoising strength", None)
     has_grid = result.grid is not None
     seeds = list(result.seeds)
@@ -113,9 +120,9 @@ def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
         "all_negative_prompts": [params.negative_prompt] * count,
         "seed": seeds[0] if seeds else params.seed,
         "all_seeds": seeds,
-        "subseed": -1,
-        "all_subseeds": [-1] * count,
-        "subseed_strength": 0,
+        "subseed": result.subseeds[0] if result.subseeds else params.subseed,
+        "all_subseeds": list(result.subseeds),
+        "subseed_strength": params.subseed_strength,
         "width": params.width,
         "height": params.height,
         "sampler_name": params.sampler_name,
@@ -128,8 +135,8 @@ def info_json(outcome: Outcome, req: ProcessingCommon) -> str:
         "sd_model_hash": model.shorthash if model else None,
         "sd_vae_name": None,
         "sd_vae_hash": None,
-        "seed_resize_from_w": -1,
-        "seed_resize_from_h": -1,
+        "seed_resize_from_w": params.seed_resize_from_w or -1,
+        "seed_resize_from_h": params.seed_resize_from_h or -1,
         "denoising_strength": denoising,
         "extra_generation_params": extra,
         "index_of_first_image": 1 if has_grid else 0,

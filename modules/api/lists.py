@@ -52,7 +52,7 @@ def samplers(app: App) -> list[dict[str, Any]]:
 def schedulers(app: App) -> list[dict[str, Any]]:
     """A1111's /schedulers: every registered schedule type."""
     return [{"name": s.name, "label": s.label, "aliases": list(s.aliases) or None, "default_rho": s.default_rho,
-             "need_inner_model": False} for s in app.registry.schedules]
+             "need_inner_model": s.need_inner_model} for s in app.registry.schedules]
 
 
 def upscalers(app: App) -> list[dict[str, Any]]:

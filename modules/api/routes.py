@@ -261,16 +261,12 @@ def create_api(app: App, pairs: Credentials | None = None) -> APIRouter:
 
     @router.post("/png-info", response_model=PNGInfoResponse, tags=["tools"])
     def png_info(req: PNGInfoRequest) -> dict[str, Any]:
-        from modules.generation.infotext import parse_infotext
-        from modules.generation.outputs import read_png_infotext
+        from modules.image_input import image_info
 
         if not req.image.strip():
             return {"info": "", "items": {}, "parameters": {}}
-        image = decode_image(req.image, "image")
-        text = read_png_infotext(image) or ""
-        items = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)[:1000])
-                 for k, v in image.info.items() if k != "parameters" and k not in ("exif", "icc_profile")}
-        return {"info": text, "items": items, "parameters": parse_infotext(text) if text else {}}
+        info = image_info(decode_image(req.image, "image"))
+        return {"info": info.infotext, "items": info.items, "parameters": info.parameters}
 
     @router.get("/scripts", tags=["scripts"])
     def scripts() -> dict[str, list[str]]:

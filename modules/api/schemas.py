@@ -36,16 +36,35 @@ REQUEST_FIELDS: dict[str, str] = {
     "height": "height",
     "n_iter": "batch_count",
     "batch_size": "batch_size",
+    "subseed": "subseed",
+    "subseed_strength": "subseed_strength",
+    "seed_resize_from_w": "seed_resize_from_w",
+    "seed_resize_from_h": "seed_resize_from_h",
+    "tiling": "tiling",
+}
+# txt2img's hires fix: request field -> Txt2ImgParams field (hr_cfg: Forge's name for the hires CFG scale)
+HIRES_FIELDS: dict[str, str] = {
+    "enable_hr": "enable_hr",
+    "hr_scale": "hr_scale",
+    "hr_upscaler": "hr_upscaler",
+    "hr_second_pass_steps": "hr_second_pass_steps",
+    "hr_resize_x": "hr_resize_x",
+    "hr_resize_y": "hr_resize_y",
+    "denoising_strength": "denoising_strength",
+    "hr_sampler_name": "hr_sampler_name",
+    "hr_scheduler": "hr_scheduler",
+    "hr_prompt": "hr_prompt",
+    "hr_negative_prompt": "hr_negative_prompt",
+    "hr_cfg": "hr_cfg_scale",
 }
 
 # fields that ask for a feature this version does not have: (field, value that means "not asked for")
 UNSUPPORTED_COMMON: tuple[tuple[str, Any], ...] = (
-    ("restore_faces", (None, False)), ("tiling", (None, False)),
-    ("subseed_strength", 0), ("seed_resize_from_h", (-1, 0)), ("seed_resize_from_w", (-1, 0)),
-    ("refiner_checkpoint", (None, "", "None")),
+    ("restore_faces", (None, False)), ("refiner_checkpoint", (None, "", "None")),
 )
 UNSUPPORTED_UNLESS: tuple[tuple[str, Any], ...] = (
-    ("enable_hr", False), *UNSUPPORTED_COMMON, ("firstpass_image", (None, "")),
+    *UNSUPPORTED_COMMON, ("firstpass_image", (None, "")),
+    ("hr_checkpoint_name", (None, "", "Use same checkpoint")),
 )
 
 
@@ -115,7 +134,9 @@ class ProcessingCommon(ApiModel):
         for the fields it leaves unset (not validated). The infotext, option defaults, override_settings and
         styles are applied by the request rules (modules/generation/resolve.py), as for every front door."""
         values: dict[str, Any] = {target: getattr(self, source) for source, target in REQUEST_FIELDS.items()}
-        values.update(sampler_name=self.sampler_name or self.sampler_index, scheduler=self.scheduler or "Automatic")
+        values.update(sampler_name=self.sampler_name or self.sampler_index, scheduler=self.scheduler or "Automatic",
+                      tiling=bool(self.tiling), seed_resize_from_w=max(0, self.seed_resize_from_w),
+                      seed_resize_from_h=max(0, self.seed_resize_from_h))  # A1111: -1 (or 0) = off
         return replace(base if base is not None else Txt2ImgParams(), **values)
 
     def explicit_fields(self) -> frozenset[str]:
@@ -152,6 +173,25 @@ class StableDiffusionProcessingTxt2Img(ProcessingCommon):
     hr_scheduler: str | None = None
     hr_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
     hr_negative_prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    hr_cfg: float | None = Field(default=None, description="hires CFG scale (Forge's field; unset: cfg_scale)")
+
+    def to_params(self, base: P | None = None) -> P | Txt2ImgParams:
+        """The shared fields, then the hires fix's (unset upscaler, sampler, schedule: A1111's defaults)."""
+        params = super().to_params(base)
+        if not isinstance(params, Txt2ImgParams):
+            return params
+        values: dict[str, Any] = {target: getattr(self, source) for source, target in HIRES_FIELDS.items()}
+        defaults = Txt2ImgParams()
+        for name in ("hr_upscaler", "hr_sampler_name", "hr_scheduler", "denoising_strength"):
+            if values[name] in (None, ""):
+                values[name] = getattr(defaults, name)
+        return replace(params, **values)
+
+    def explicit_fields(self) -> frozenset[str]:
+        return super().explicit_fields() | {HIRES_FIELDS[f] for f in self.model_fields_set if f in HIRES_FIELDS}
+
+    def door_fields(self) -> frozenset[str]:
+        return super().door_fields() | frozenset(HIRES_FIELDS.values())
 
 
 class TextToImageResponse(ApiModel):

@@ -64,6 +64,7 @@ class ScopedRegistry:
         self.tabs: ScopedSection[Any] = ScopedSection(registry.tabs, source, added)
         self.options: ScopedSection[Any] = ScopedSection(registry.options, source, added)
         self.api_routes: ScopedSection[Any] = ScopedSection(registry.api_routes, source, added)
+        self.xyz_axes: ScopedSection[Any] = ScopedSection(registry.xyz_axes, source, added)
 
 
 class ExtensionContext:

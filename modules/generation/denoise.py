@@ -3,11 +3,25 @@
 Hook points let later features (prompt editing, extensions, scripts) act on each step without patching
 anything: PRE_STEP/POST_CFG/POST_STEP hooks get the DenoiseState and may change its fields; AROUND_UNET
 hooks wrap the model call (modules/generation/hooks.py has them all, with the order they fire in).
+
+What a scheduler may ask of the loop beyond the diffusers interface (each one optional, found by looking):
+- step() parameters `generator`, `uncond_pred` and `cfg_scale`: passed when its signature names them (the
+  per-image generators; the unconditional prediction, which the loop then always computes, even at CFG 1;
+  the CFG scale of the step). DDIM CFG++ (modules/samplers/ddim_cfgpp.py) takes uncond_pred.
+- next_timestep() -> the timestep of its next model evaluation, or None when it is done: a scheduler that
+  decides its own number of evaluations as it runs (DPM adaptive, modules/samplers/dpm_adaptive.py). The
+  loop then takes its timesteps from it one at a time instead of from scheduler.timesteps (which still
+  gives img2img its entry point), sets progress.total_steps to planned_evaluations() (its estimate; the cap
+  without one) before each one and to the count actually run at the end, and stops after max_evaluations
+  (FALLBACK_CAP without it) even if the scheduler is not done. Interrupt, Skip and every hook act on each
+  evaluation as usual; DenoiseState's next_timestep is known only after the step and is set then, before the
+  POST_STEP hooks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from modules.errors import Interrupted
@@ -25,6 +39,10 @@ if TYPE_CHECKING:
 
 
 CondSchedule = Callable[[int, int], tuple["Conditioning | ComposableConditioning", "Conditioning"]]
+
+FALLBACK_CAP = 1000  # evaluations of a self-scheduling sampler that names no max_evaluations
+
+log = logging.getLogger(__name__)
 
 
 class SkipBatch(Exception):
@@ -130,24 +148,29 @@ def denoise(
             scheduler.set_begin_index(0)
     else:
         timesteps, latents = _enter_at_strength(scheduler, init, latents, steps, strength)
-    total = len(timesteps)
-    if progress is not None:
-        progress.total_steps = total
-        progress.step = 0
+    params = _step_params(scheduler)
     step_kwargs: dict[str, Any] = {}
-    if generators is not None and "generator" in _step_params(scheduler):
+    if generators is not None and "generator" in params:
         step_kwargs["generator"] = generators if len(generators) > 1 else generators[0]
-    for i, t in enumerate(timesteps):
+    wants_uncond = "uncond_pred" in params
+    points = _Points(scheduler, timesteps)
+    if progress is not None:
+        progress.total_steps = points.total
+        progress.step = 0
+    for i, t in points:
         if progress is not None and progress.interrupted:
             raise Interrupted()
         if progress is not None and progress.skipped:
             raise SkipBatch()
+        if progress is not None and points.adaptive:
+            progress.total_steps = points.total
+        total = points.total
         cond, uncond = conditioning(i, total)
         state = DenoiseState(step=i, total_steps=total, timestep=t, latents=latents, cond=cond, uncond=uncond,
-                             cfg_scale=cfg_scale, next_timestep=timesteps[i + 1] if i + 1 < total else None)
+                             cfg_scale=cfg_scale, next_timestep=points.following(i))
         hooks.run(HookPoint.PRE_STEP, state)
         parts = _weighted_parts(state.cond)
-        guided = state.cfg_scale != 1.0 or len(parts) != 1 or parts[0][1] != 1.0
+        guided = wants_uncond or state.cfg_scale != 1.0 or len(parts) != 1 or parts[0][1] != 1.0
         conds = [state.uncond, *(part for part, _ in parts)] if guided else [parts[0][0]]
         model_in = scheduler.scale_model_input(state.latents, t)
         preds = unet(UnetCall(model_in, t, conds, state, image_cond))
@@ -158,12 +181,19 @@ def denoise(
                 out = out + (weight * state.cfg_scale) * (pred - out_uncond)
         state.noise_pred = out
         hooks.run(HookPoint.POST_CFG, state)
-        state.latents = scheduler.step(state.noise_pred, t, state.latents, **step_kwargs).prev_sample
+        extra: dict[str, Any] = {"uncond_pred": preds[0]} if wants_uncond else {}
+        if "cfg_scale" in params:
+            extra["cfg_scale"] = state.cfg_scale
+        state.latents = scheduler.step(state.noise_pred, t, state.latents, **step_kwargs, **extra).prev_sample
+        if points.adaptive:
+            state.next_timestep = points.peek()
         hooks.run(HookPoint.POST_STEP, state)
         latents = state.latents
         if progress is not None:
             progress.step = i + 1
             progress.publish_latents(latents, model)  # live previews are drawn from these on request
+    if progress is not None and points.adaptive:
+        progress.total_steps = progress.step = points.done
     return latents
 
 
@@ -191,6 +221,50 @@ def _enter_at_strength(scheduler: Any, init: torch.Tensor, noise: torch.Tensor, 
         scheduler.set_begin_index(start)
     first = timesteps[:1].repeat(init.shape[0])
     return timesteps, scheduler.add_noise(init, noise.to(init.dtype), first)
+
+
+class _Points:
+    """The loop's model evaluations: (index, timestep) from scheduler.timesteps laid out in advance, or, for a
+    scheduler with next_timestep(), asked of it one at a time (at most max_evaluations)."""
+
+    def __init__(self, scheduler: Any, timesteps: Any) -> None:
+        self.scheduler, self.timesteps = scheduler, timesteps
+        self.adaptive = callable(getattr(scheduler, "next_timestep", None))
+        self.cap = int(getattr(scheduler, "max_evaluations", 0) or FALLBACK_CAP)
+        self.done = 0  # evaluations run so far
+
+    @property
+    def total(self) -> int:
+        """The evaluations this run takes: planned in advance, or the self-scheduling sampler's estimate now."""
+        if not self.adaptive:
+            return len(self.timesteps)
+        if not len(self.timesteps):
+            return 0
+        plan = getattr(self.scheduler, "planned_evaluations", None)
+        return max(self.done + 1, min(self.cap, int(plan()) if callable(plan) else self.cap))
+
+    def following(self, i: int) -> Any:
+        """The timestep after evaluation i where it is laid out in advance (None at the last or not yet known)."""
+        return self.timesteps[i + 1] if not self.adaptive and i + 1 < len(self.timesteps) else None
+
+    def peek(self) -> Any:
+        return self.scheduler.next_timestep()
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        if not self.adaptive:
+            yield from enumerate(self.timesteps)
+            self.done = len(self.timesteps)
+            return
+        while len(self.timesteps):  # empty: img2img at strength 0 runs nothing
+            t = self.scheduler.next_timestep()
+            if t is None:
+                return
+            if self.done >= self.cap:
+                log.warning("%s stopped after %d model evaluations without finishing", type(self.scheduler).__name__,
+                            self.done)
+                return
+            yield self.done, t
+            self.done += 1
 
 
 def _step_params(scheduler: Any) -> set[str]:

@@ -1,7 +1,7 @@
 """Hook points of a generation, and Hooks: the hooks one request carries (data, never module-level state).
 
 A generation runs as passes (modules/generation/passes.py): ENCODE_PROMPT once, then per batch DENOISE and
-DECODE (a hires-fix second pass will be one more). The hook points, in the order they fire:
+DECODE (the hires fix adds one more ENCODE_PROMPT, DENOISE and DECODE). The hook points, in the order they fire:
 
     BEFORE_PASS  fn(PassState)    before each pass: may read/change its inputs (state.latents before DENOISE)
       PRE_STEP   fn(DenoiseState) before each UNet call of the loop: may change latents or conditioning

@@ -43,10 +43,10 @@ class Img2ImgTask:
         from modules.generation.image_conditioning import inpainting_conditioning, needs_image_conditioning
         from modules.generation.img2img_prep import prepare_image
         from modules.generation.inpaint import latent_mask
-        from modules.generation.latents import encode_images
+        from modules.generation.latent_resize import encode_prepared
 
         self.prepared = [prepare_image(image, self.params) for image in self.params.init_images]
-        self.latents = encode_images(model, [p.pixels for p in self.prepared])
+        self.latents = encode_prepared(model, self.prepared, self.params.width, self.params.height)
         if self.params.mask is not None:
             f = model.vae_scale_factor
             masks = [p.mask for p in self.prepared if p.mask is not None]
@@ -68,10 +68,10 @@ class Img2ImgTask:
     def start_batch(self, model: LoadedModel, first_index: int, seeds: list[int],
                     generators: list[torch.Generator], scheduler: Any) -> BatchStart:
         from modules.generation.inpaint import InpaintBlend, masked_content
-        from modules.generation.latents import initial_noise
+        from modules.generation.variation_noise import variation_noise
 
         p = self.params
-        noise = initial_noise(model, seeds, p.width, p.height, generators) * p.initial_noise_multiplier
+        noise = variation_noise(model, p, seeds, first_index, p.width, p.height, generators) * p.initial_noise_multiplier
         init = self._pick(self.latents, first_index, len(seeds))
         image_cond = self._pick(self.image_cond, first_index, len(seeds)) if self.image_cond is not None else None
         self.blend = None
@@ -104,6 +104,9 @@ def img2img(app: App, params: Img2ImgParams, progress: Progress, hooks: Hooks | 
     (RUN_OPTIONS) for this run instead of the app's (a request's override_settings); vae: this run's VAE
     choice (the app's selected one stays).
     """
+    from modules.generation.variation_noise import with_resolved_subseed
+
+    params = with_resolved_subseed(params)  # once, so the task and the infotext see the same one
     return generate(app, params, progress, Img2ImgTask(params), hooks, save_images=save_images, save_grid=save_grid,
                     options=options, vae=vae)
 

@@ -2,7 +2,9 @@
 
 Behaviour follows A1111 (facts from the compatibility reference, own code):
 - resize modes: 0 just resize (stretch), 1 crop and resize (cover, centre crop), 2 resize and fill
-  (fit, the borders filled by stretching the edge rows/columns), 3 latent upscale = resized like 0;
+  (fit, the borders filled by stretching the edge rows/columns), 3 just resize (latent upscale): the
+  image is also kept at its own size (rounded to 8) as `latent_source`, which is encoded and resized in
+  latent space (latent_resize.py); mask, overlay and the pixels for conditioning are stretched as in 0;
 - the mask is greyscale, white = repaint; it is resized to the init image when sizes differ,
   inverted for "Inpaint not masked", then blurred (Gaussian, mask_blur_x / mask_blur_y);
 - "Whole picture": image and mask are resized to width x height; the overlay keeps the original
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 BACKGROUND = (255, 255, 255)  # transparent parts of an init image become white (A1111's default)
 FILL_RADII = (128, 64, 32, 16, 8, 4, 2, 1)
+LATENT_RESIZE = 3  # "Just resize (latent upscale)"
 
 
 @dataclass
@@ -38,6 +41,7 @@ class PreparedImage:
     overlay: Image.Image | None  # RGBA at output size: original pixels, transparent where repainted
     base: Image.Image | None = None  # "Only masked": the original the result is pasted into
     paste_box: Box | None = None
+    latent_source: Image.Image | None = None  # resize mode 3: RGB at its own size, encoded then resized as latents
 
 
 def flatten(image: Image.Image) -> Image.Image:
@@ -91,6 +95,30 @@ def _resize_and_fill(image: Image.Image, width: int, height: int) -> Image.Image
             canvas.paste(fitted.crop(strip).resize(size), where)
     canvas.paste(fitted, (left, top))
     return canvas
+
+
+def scaled_size(size: tuple[int, int], scale: float = 1.0, multiple: int = 8, lowest: int = 64,
+                highest: int = 2048) -> tuple[int, int]:
+    """An image size times scale, each side rounded to the nearest multiple and kept within lowest..highest
+    (the output size of A1111's "Resize by", and of 📐 with scale 1)."""
+    width, height = (min(highest, max(lowest, round(side * scale / multiple) * multiple)) for side in size)
+    return width, height
+
+
+def latent_source_size(width: int, height: int, multiple: int = 8) -> tuple[int, int]:
+    """An image's own size rounded to the nearest multiple (at least one multiple): the size resize mode 3 encodes at."""
+    return max(multiple, round(width / multiple) * multiple), max(multiple, round(height / multiple) * multiple)
+
+
+def _latent_source(rgb: Image.Image, mask: Image.Image | None, fill: bool) -> Image.Image:
+    """rgb at latent_source_size, with the masked part filled when masked content is "fill"."""
+    from PIL import Image
+
+    size = latent_source_size(rgb.width, rgb.height)
+    source = rgb if rgb.size == size else rgb.resize(size, Image.Resampling.LANCZOS)
+    if mask is not None and fill:
+        source = fill_masked(source, mask.resize(size, Image.Resampling.BILINEAR))
+    return source
 
 
 def blur_mask(mask: Image.Image, blur_x: int, blur_y: int) -> Image.Image:
@@ -190,8 +218,10 @@ def prepare_image(image: Image.Image, params: Img2ImgParams) -> PreparedImage:
 
     w, h = params.width, params.height
     rgb = flatten(image)
+    latent = params.resize_mode == LATENT_RESIZE
     if params.mask is None:
-        return PreparedImage(resize_image(params.resize_mode, rgb, w, h), None, None)
+        return PreparedImage(resize_image(params.resize_mode, rgb, w, h), None, None,
+                             latent_source=_latent_source(rgb, None, False) if latent else None)
     mask = params.mask.convert("L")
     if mask.size != rgb.size:  # A1111 resizes the mask to the image
         mask = mask.resize(rgb.size, Image.Resampling.BILINEAR)
@@ -206,7 +236,8 @@ def prepare_image(image: Image.Image, params: Img2ImgParams) -> PreparedImage:
     else:
         pixels = resize_image(params.resize_mode, rgb, w, h)
         model_mask = resize_image(params.resize_mode, mask, w, h)
-        prepared = PreparedImage(pixels, model_mask, _overlay(pixels, _doubled(model_mask)))
+        prepared = PreparedImage(pixels, model_mask, _overlay(pixels, _doubled(model_mask)),
+                                 latent_source=_latent_source(rgb, mask, params.inpainting_fill == 0) if latent else None)
     if params.inpainting_fill == 0:
         prepared.pixels = fill_masked(prepared.pixels, prepared.mask)
     return prepared

@@ -120,6 +120,8 @@ def create_infotext(
         "Model hash": model_hash or None,
         "Model": model_name or None,
         "Clip skip": params.clip_skip if params.clip_skip > 1 else None,
+        **variation_infotext(params),
+        "Tiling": True if params.tiling else None,
     })
     trailing: dict[str, object] = {"Version": version or None, "User": None}
     for key, value in (extra or {}).items():
@@ -133,6 +135,16 @@ def create_infotext(
     if params.negative_prompt:
         text += f"\n{NEGATIVE_PREFIX} {params.negative_prompt}"
     return f"{text}\n{parameter_line(values)}".strip()
+
+
+def variation_infotext(params: GenerationParams) -> dict[str, object]:
+    """Variation seed and strength (only with a strength above 0) and Seed resize from (only when on)."""
+    values: dict[str, object] = {}
+    if params.subseed_strength > 0:
+        values.update({"Variation seed": params.subseed, "Variation seed strength": params.subseed_strength})
+    if params.seed_resize_from_w > 0 and params.seed_resize_from_h > 0:
+        values["Seed resize from"] = f"{params.seed_resize_from_w}x{params.seed_resize_from_h}"
+    return values
 
 
 def parse_infotext(text: str) -> dict[str, str]:
@@ -200,8 +212,9 @@ def sampler_and_schedule(sampler: str | None, schedule: str | None, base: Genera
     """Canonical (sampler name, schedule label) from infotext values.
 
     Legacy names such as 'DPM++ 2M Karras' are split. A missing schedule means 'Automatic' (A1111's
-    default on paste); an unknown sampler or schedule keeps the base value. samplers: the ones to look in
-    (an App's: sampler_table(app.registry)).
+    default on paste); an unknown sampler or schedule keeps the base value (read_infotext's notes say so:
+    modules/generation/paste.py, sampler_notes). samplers: the ones to look in (an App's:
+    sampler_table(app.registry)).
     """
     name = sampler if sampler else base.sampler_name
     name, label = split_legacy_name(name.strip(), (schedule or "Automatic").strip(), samplers)
@@ -222,12 +235,17 @@ def params_from_infotext(text: str, base: P | Txt2ImgParams | None = None,
     (batch size/count, img2img's images) come from base.
 
     Values that are missing or unreadable keep base's value, except Clip skip (missing = 1) and
-    Schedule type (missing = Automatic), as in A1111. The result is not validated.
+    Schedule type (missing = Automatic), as in A1111, and the variation seed strength, seed resize and
+    tiling (missing = off, so the pasted image is reproduced). For Txt2ImgParams the hires fix is on when
+    any hires key is recorded (A1111's paste defaults for the others; old "First pass size" texts
+    converted) and off otherwise. The result is not validated.
     """
     base = base or Txt2ImgParams()
     info = parse_infotext(text)
     sampler, schedule = sampler_and_schedule(info.get("Sampler"), info.get("Schedule type"), base, samplers)
-    return replace(
+    if isinstance(base, Txt2ImgParams):
+        base = _with_hires(info, base, samplers)
+    params = replace(
         base,
         prompt=info["Prompt"],
         negative_prompt=info["Negative prompt"],
@@ -240,7 +258,52 @@ def params_from_infotext(text: str, base: P | Txt2ImgParams | None = None,
         height=_int(info.get("Size-2"), base.height),
         clip_skip=_int(info.get("Clip skip", "1"), base.clip_skip),
         emphasis=_emphasis(info, base),
+        subseed=_int(info.get("Variation seed"), base.subseed),
+        subseed_strength=_float(info.get("Variation seed strength", "0"), 0.0),
+        seed_resize_from_w=_int(info.get("Seed resize from-1", "0"), 0),
+        seed_resize_from_h=_int(info.get("Seed resize from-2", "0"), 0),
+        tiling=info.get("Tiling", "").strip().lower() == "true",
     )
+    return _first_pass_size(info, params)
+
+
+def _with_hires(info: Mapping[str, str], base: Txt2ImgParams, samplers: SamplerTable) -> Txt2ImgParams:
+    """base with the hires fix keys read (on when any is recorded; A1111's paste defaults for missing ones)."""
+    from modules.generation.params import SAME_SAMPLER, SAME_SCHEDULER
+
+    if not any(key in info for key in ("Hires upscale", "Hires resize", "Hires upscaler", "First pass size")):
+        return replace(base, enable_hr=False)
+    hr_sampler, hr_schedule = info.get("Hires sampler", SAME_SAMPLER).strip(), \
+        info.get("Hires schedule type", SAME_SCHEDULER).strip()
+    try:
+        hr_sampler = hr_sampler if hr_sampler == SAME_SAMPLER else find_sampler(hr_sampler, samplers).name
+    except InvalidParams:
+        hr_sampler = base.hr_sampler_name
+    try:
+        hr_schedule = hr_schedule if hr_schedule == SAME_SCHEDULER else find_schedule(hr_schedule, samplers).label
+    except InvalidParams:
+        hr_schedule = base.hr_scheduler
+    cfg = info.get("Hires CFG Scale")
+    return replace(
+        base, enable_hr=True,
+        denoising_strength=_float(info.get("Denoising strength"), base.denoising_strength),
+        hr_scale=_float(info.get("Hires upscale"), base.hr_scale),
+        hr_resize_x=_int(info.get("Hires resize-1", "0"), 0),
+        hr_resize_y=_int(info.get("Hires resize-2", "0"), 0),
+        hr_second_pass_steps=_int(info.get("Hires steps", "0"), 0),
+        hr_upscaler=info.get("Hires upscaler", base.hr_upscaler).strip() or base.hr_upscaler,
+        hr_sampler_name=hr_sampler, hr_scheduler=hr_schedule,
+        hr_prompt=info.get("Hires prompt", ""), hr_negative_prompt=info.get("Hires negative prompt", ""),
+        hr_cfg_scale=_float(cfg, base.cfg_scale) if cfg is not None else None,
+    )
+
+
+def _first_pass_size(info: Mapping[str, str], params: P) -> P:
+    """Old A1111 hires infotexts ("First pass size: WxH", Size the final size): Size becomes the hires resize."""
+    first = (_int(info.get("First pass size-1"), 0), _int(info.get("First pass size-2"), 0))
+    if not isinstance(params, Txt2ImgParams) or 0 in first:
+        return params
+    return replace(params, width=first[0], height=first[1], hr_resize_x=params.width, hr_resize_y=params.height)
 
 
 def _emphasis(info: Mapping[str, str], base: GenerationParams) -> str:

@@ -24,6 +24,8 @@ MASKED_CONTENT = ("fill", "original", "latent noise", "latent nothing")
 MAX_MASK_BLUR = 64
 MAX_PADDING = 256
 MAX_NOISE_MULTIPLIER = 1.5
+MAX_HIRES_SIDE = 4096  # pixels a side the hires fix may draw at
+SAME_SAMPLER, SAME_SCHEDULER = "Use same sampler", "Use same scheduler"  # A1111's hires choices
 
 P = TypeVar("P", bound="GenerationParams")
 
@@ -43,6 +45,13 @@ class GenerationParams:
     batch_size: int = 1
     clip_skip: int = 1
     emphasis: str = "Original"  # how prompt weights act: Original, No norm, Ignore, None (A1111's setting)
+    # variation seeds (A1111's "Extra"): the noise of seed slerped toward subseed's by subseed_strength;
+    # seed_resize_from_w/h > 0: the noise is drawn at that size and placed in the centre (0: off)
+    subseed: int = -1
+    subseed_strength: float = 0.0
+    seed_resize_from_w: int = 0
+    seed_resize_from_h: int = 0
+    tiling: bool = False  # seamless textures: the UNet's and VAE's convolutions wrap around
 
     def checks(self) -> list[tuple[bool, str]]:
         """(ok, message) per rule, in the order they are reported; subclasses add theirs."""
@@ -63,6 +72,16 @@ class GenerationParams:
             (self.emphasis in EMPHASIS_MODES, msg("bad_emphasis", value=self.emphasis,
                                                   choices=", ".join(EMPHASIS_MODES))),
             *self._prompt_checks(),
+            *self.variation_checks(),
+        ]
+
+    def variation_checks(self) -> list[tuple[bool, str]]:
+        """Variation seed, strength and "resize seed from" (0 = off)."""
+        return [
+            (-1 <= self.subseed <= MAX_SEED, msg("bad_subseed", value=self.subseed)),
+            (0.0 <= self.subseed_strength <= 1.0, msg("bad_subseed_strength", value=self.subseed_strength)),
+            *((value == 0 or 64 <= value <= 2048, msg("bad_seed_resize", field=name, value=value))
+              for name, value in (("width", self.seed_resize_from_w), ("height", self.seed_resize_from_h))),
         ]
 
     def size_checks(self) -> list[tuple[bool, str]]:
@@ -111,7 +130,71 @@ class GenerationParams:
 
 @dataclass(frozen=True)
 class Txt2ImgParams(GenerationParams):
-    """txt2img needs nothing beyond the shared fields."""
+    """txt2img adds the hires fix (A1111's names and defaults): after the first pass at width x height the
+    images are upscaled (by hr_scale, or to hr_resize_x x hr_resize_y; one 0 keeps the aspect) with
+    hr_upscaler and denoised again at denoising_strength for hr_second_pass_steps (0: steps)."""
+
+    enable_hr: bool = False
+    hr_scale: float = 2.0
+    hr_upscaler: str = "Latent"
+    hr_second_pass_steps: int = 0
+    hr_resize_x: int = 0
+    hr_resize_y: int = 0
+    denoising_strength: float = 0.7
+    hr_sampler_name: str = "Use same sampler"
+    hr_scheduler: str = "Use same scheduler"
+    hr_prompt: str = ""  # "" = the first pass's prompt
+    hr_negative_prompt: str = ""
+    hr_cfg_scale: float | None = None  # None = the first pass's CFG scale
+
+    def checks(self) -> list[tuple[bool, str]]:
+        if not self.enable_hr:
+            return super().checks()
+        cfg = self.hr_cfg_scale
+        resize = (("width", self.hr_resize_x), ("height", self.hr_resize_y))
+        checks = [
+            *super().checks(),
+            (0.0 <= self.denoising_strength <= 1.0, msg("bad_denoising", value=self.denoising_strength)),
+            (1.0 <= self.hr_scale <= 4.0, msg("bad_hr_scale", value=self.hr_scale)),
+            *((value == 0 or 64 <= value <= MAX_HIRES_SIDE,
+               msg("bad_hr_resize", field=name, value=value, maximum=MAX_HIRES_SIDE)) for name, value in resize),
+            (0 <= self.hr_second_pass_steps <= 150, msg("bad_hr_steps", value=self.hr_second_pass_steps)),
+            (cfg is None or 0.0 <= cfg <= 30.0, msg("bad_hr_cfg", value=cfg)),
+            *self._hires_prompt_checks(),
+        ]
+        if all(ok for ok, _ in checks):
+            from modules.generation.hires import hires_size
+
+            width, height = hires_size(self)
+            checks.append((64 <= min(width, height) and max(width, height) <= MAX_HIRES_SIDE,
+                           msg("bad_hr_size", width=width, height=height, maximum=MAX_HIRES_SIDE)))
+        return checks
+
+    def _hires_prompt_checks(self) -> list[tuple[bool, str]]:
+        """The hires prompts' length and limits (modules/prompt_limits.py), as the prompts' own."""
+        from modules.prompt_limits import prompt_problem
+
+        checks = []
+        steps = self.hr_second_pass_steps or self.steps
+        for field, text, negative in (("hires prompt", self.hr_prompt, False),
+                                      ("hires negative prompt", self.hr_negative_prompt, True)):
+            if len(text) > MAX_PROMPT_CHARS:
+                checks.append((False, msg("prompt_too_long", field=field, count=len(text), maximum=MAX_PROMPT_CHARS)))
+            elif text and 1 <= steps <= 150:
+                problem = prompt_problem(text, field, steps, self.emphasis, negative=negative)
+                checks.append((problem is None, problem or ""))
+        return checks
+
+    def validate(self, samplers: SamplerTable | None = None) -> None:
+        """GenerationParams.validate, plus the hires sampler and schedule type when the hires fix is on."""
+        from modules.samplers.core import CORE_TABLE
+
+        super().validate(samplers)
+        table = samplers or CORE_TABLE
+        if self.enable_hr and self.hr_sampler_name != SAME_SAMPLER:
+            table.find_sampler(self.hr_sampler_name)
+        if self.enable_hr and self.hr_scheduler != SAME_SCHEDULER:
+            table.find_schedule(self.hr_scheduler)
 
 
 @dataclass(frozen=True)
@@ -119,7 +202,7 @@ class Img2ImgParams(GenerationParams):
     """img2img and inpainting (A1111's StableDiffusionProcessingImg2Img, UI defaults).
 
     Image i of a batch starts from init_images[i % len(init_images)]. mask: white = repaint
-    (A1111); any size, it is resized to the init image. resize_mode 3 (latent upscale) resizes like 0.
+    (A1111); any size, it is resized to the init image. resize_mode 3 ("Just resize (latent upscale)") encodes at the image's own size and resizes the latents.
     inpainting_fill: 0 fill, 1 original, 2 latent noise, 3 latent nothing. inpaint_full_res: "Only
     masked" (the masked area plus padding is generated at width x height and pasted back).
     """

@@ -3,7 +3,9 @@
     ENCODE_PROMPT   once: the prompts → the conditioning schedule (LoRA and embeddings applied)
     DENOISE         per batch: the start noise (or init latents) → clean latents, THE loop (denoise.py)
     DECODE          per batch: latents → images (the task's finish_latents/finish_images around the VAE)
-    (a hires-fix second pass will be one more DENOISE + DECODE on the upscaled first pass)
+    txt2img's hires fix (hires.py): one more ENCODE_PROMPT (the hires prompts' schedule) at the start, and
+    per batch one more DENOISE on the upscaled first pass; DECODE then decodes the second pass only
+    (PassState.params is the second pass's: the hires size, steps, sampler, CFG and prompts)
 
 Every pass fires BEFORE_PASS and AFTER_PASS with its PassState (modules/generation/hooks.py); the
 pipeline (pipeline.py) runs the passes in order. Each finished image then meets ON_IMAGE (before
@@ -13,7 +15,7 @@ its infotext is written and it is saved) and IMAGE_SAVED (after).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -60,7 +62,7 @@ class ImageSink:
         from modules.generation.infotext import create_infotext
         from modules.generation.save_options import name_fields
 
-        params = self.params.with_seed(seed)
+        params = replace(self.params.with_seed(seed), subseed=self.params.subseed + index)  # image i: subseed + i
         state = ImageState(image=image, params=params, seed=seed, index=index)
         self.hooks.run(HookPoint.ON_IMAGE, state)
         extra = {**self.extra, **{k: v for k, v in state.extra.items() if k not in self.extra}}
@@ -73,4 +75,5 @@ class ImageSink:
         self.hooks.run(HookPoint.IMAGE_SAVED, state)
         result.images.append(state.image)
         result.seeds.append(seed)
+        result.subseeds.append(params.subseed)
         result.infotexts.append(state.infotext)

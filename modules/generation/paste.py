@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from modules.errors import InvalidParams
 from modules.generation.infotext import params_from_infotext, parse_infotext
 from modules.generation.override_settings import INFOTEXT_SETTINGS, Override, differing, overrides_in_infotext
 from modules.generation.params import GenerationParams, Img2ImgParams
 
 if TYPE_CHECKING:
     from modules.app import App
+    from modules.samplers.specs import SamplerTable
 
 
 @dataclass(frozen=True)
@@ -29,14 +32,15 @@ def read_infotext(app: App, text: str, base: GenerationParams | None = None) -> 
     from modules.messages import msg
     from modules.samplers.registry import sampler_table
 
+    table = sampler_table(app.registry)
     if isinstance(base, Img2ImgParams):
         from modules.generation.img2img_infotext import img2img_params_from_infotext
 
-        params: GenerationParams = img2img_params_from_infotext(text, base, sampler_table(app.registry))
+        params: GenerationParams = img2img_params_from_infotext(text, base, table)
     else:
-        params = params_from_infotext(text, base, sampler_table(app.registry))
+        params = params_from_infotext(text, base, table)
     info = parse_infotext(text)
-    notes: list[str] = []
+    notes: list[str] = sampler_notes(info, params, table)
     if info.get("Lora hashes"):
         from modules.networks.lora import rename_by_hashes
 
@@ -49,6 +53,45 @@ def read_infotext(app: App, text: str, base: GenerationParams | None = None) -> 
     recorded, unknown = overrides_in_infotext(info)
     notes.extend(unknown)
     return PastedInfotext(params=params, vae=vae, notes=notes, overrides=differing(recorded, settings_in_effect(app)))
+
+
+def sampler_notes(info: Mapping[str, str], params: GenerationParams, table: SamplerTable) -> list[str]:
+    """Notices for a sampler or schedule type the parsed infotext names (Sampler, Schedule type, and the hires
+    ones) that is not in table (a newer A1111's, an extension's): params, read from it, kept their own value
+    there, and the notice says which one."""
+    from modules.generation.params import SAME_SAMPLER, SAME_SCHEDULER
+
+    notes: list[str] = []
+    sampler = (info.get("Sampler") or "").strip()
+    schedule = (info.get("Schedule type") or "").strip()
+    if sampler:
+        name, split_off = table.split_legacy_name(sampler, schedule or "Automatic")  # 'DPM++ 2M Karras'
+        schedule = split_off if split_off != "Automatic" or schedule else ""
+        if not table.knows_sampler(name):
+            notes.append(_missing("paste_what_sampler", sampler, params.sampler_name))
+    if schedule and not _knows_schedule(table, schedule):
+        notes.append(_missing("paste_what_schedule", schedule, params.scheduler))
+    hires_sampler = (info.get("Hires sampler") or "").strip()
+    if hires_sampler and hires_sampler != SAME_SAMPLER and not table.knows_sampler(hires_sampler):
+        notes.append(_missing("paste_what_hires_sampler", hires_sampler, getattr(params, "hr_sampler_name", "")))
+    hires_schedule = (info.get("Hires schedule type") or "").strip()
+    if hires_schedule and hires_schedule != SAME_SCHEDULER and not _knows_schedule(table, hires_schedule):
+        notes.append(_missing("paste_what_hires_schedule", hires_schedule, getattr(params, "hr_scheduler", "")))
+    return notes
+
+
+def _knows_schedule(table: SamplerTable, name: str) -> bool:
+    try:
+        table.find_schedule(name)
+    except InvalidParams:
+        return False
+    return True
+
+
+def _missing(what: str, name: str, kept: str) -> str:
+    from modules.messages import msg
+
+    return msg("paste_sampler_missing", what=msg(what), name=name, kept=kept)
 
 
 def settings_in_effect(app: App) -> dict[str, Any]:

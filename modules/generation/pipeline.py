@@ -4,10 +4,11 @@ It runs as passes (modules/generation/passes.py): ENCODE_PROMPT once, then DENOI
 each between the BEFORE_PASS/AFTER_PASS hooks of the request's Hooks; the denoising loop fires the step
 and UNet hooks; each finished image meets ON_IMAGE before it is saved and IMAGE_SAVED after.
 
-generate(app, params, progress, task) does what txt2img and img2img share: seed resolution, prompt
-plan, VAE and embeddings, LoRA/hypernetworks applied around the whole run, per-batch seeds and CPU
+generate(app, params, progress, task) does what txt2img and img2img share: seed (and variation seed)
+resolution, prompt plan, VAE and embeddings, LoRA/hypernetworks applied around the whole run, per-batch seeds and CPU
 generators, the shared denoise() loop, decoding (with the fp32 retry), saving with infotext, the
-grid, Interrupt/Skip and the result message. A Task supplies only what differs: how a batch starts
+grid, Interrupt/Skip, tiling (tiling.py) and the result message; for txt2img with the hires fix,
+its second pass (hires.py) after each batch's first DENOISE. A Task supplies only what differs: how a batch starts
 (noise, or init latents at a strength, plus its own hooks), what happens to decoded images, extra
 infotext keys, and its output folder names (outputs/<kind>-images, outputs/<kind>-grids).
 """
@@ -24,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from modules.errors import Interrupted
 from modules.generation.denoise import Hooks, SkipBatch, denoise
+from modules.generation.hires import HiresFix, PassProgress, without_hires_keys
 from modules.generation.hooks import PassState
-from modules.generation.params import MAX_SEED, GenerationParams
+from modules.generation.params import MAX_SEED, GenerationParams, Txt2ImgParams
 from modules.generation.passes import DECODE, DENOISE, ENCODE_PROMPT, ImageSink, run_pass
 from modules.messages import msg
 
@@ -45,6 +47,7 @@ class GenerationResult:
     images: list[Image.Image] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
+    subseeds: list[int] = field(default_factory=list)  # variation seed per image (subseed + i)
     infotexts: list[str] = field(default_factory=list)
     grid: Image.Image | None = None
     grid_path: Path | None = None
@@ -103,8 +106,10 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
 
     from modules.generation.latents import cpu_generators, decode_latents_checked
     from modules.generation.preview import draw_due_preview
-    from modules.generation.prompt_conditioning import conditioning_schedule, plan_prompts, uses_emphasis
+    from modules.generation.prompt_conditioning import PromptPlan, conditioning_schedule, plan_prompts, uses_emphasis
     from modules.generation.save_options import SaveOptions, name_fields
+    from modules.generation.tiling import tiled
+    from modules.generation.variation_noise import with_resolved_subseed
     from modules.networks.activation import networks_applied
     from modules.prompt_parser import strip_comments
     from modules.samplers.noise_schedule import automatic_schedule, noise_schedule_label, with_noise_schedule
@@ -113,14 +118,21 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     samplers = sampler_table(app.registry)  # the core samplers and those extensions registered
     params.validate(samplers)
     model, info = app.models.require()
+    from modules.generation.latents import TILING_KEY
+    from modules.generation.tiled_vae import VaeTiling
+
+    # Settings → VAE: tiled VAE; every decode and encode of this run (img2img, hires, inpaint) reads it
+    model.extra[TILING_KEY] = VaeTiling.from_options(app.options)
     seed = resolve_seed(params.seed)
     # comments are gone before anything else sees the prompts, infotext included (A1111)
-    params = replace(params, seed=seed, prompt=strip_comments(params.prompt),
+    params = replace(with_resolved_subseed(params), seed=seed, prompt=strip_comments(params.prompt),
                      negative_prompt=strip_comments(params.negative_prompt))
     noise_schedule = (options or {}).get("sd_noise_schedule", app.options.get("sd_noise_schedule", "Default"))
     schedule = with_noise_schedule(model.scheduler_config, str(noise_schedule))
     params = replace(params, scheduler=automatic_schedule(params.sampler_name, params.scheduler, schedule,
                                                                 samplers))
+    hires = HiresFix.for_run(app, model, params, samplers, schedule) \
+        if isinstance(params, Txt2ImgParams) and params.enable_hr else None
     plan = plan_prompts(params.prompt, params.negative_prompt, params.steps, comments=False)
     extra: dict[str, object] = dict(task.extra_infotext())
     extra["Noise Schedule"] = noise_schedule_label(schedule)  # None (the default) is left out
@@ -141,15 +153,26 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
 
     hooks = hooks or Hooks()  # the request's: pass, step, UNet and image hooks
     sink = ImageSink(app, params, info, extra, saving, save_images, started, hooks)
-    # LoRA merged / hypernetworks set for the whole generation, text encoding included; undone on exit
-    with networks_applied(app.registry.networks.items(), model, plan.networks) as used_networks, torch.inference_mode():
+    encoded: dict[str, Any] = {}  # text -> conditioning, shared by the first and the hires pass
+    notes: list[str] = []  # said after the result message
+    # LoRA merged / hypernetworks set for the whole generation, text encoding included; undone on exit;
+    # with tiling the model's convolutions wrap around for the run
+    with networks_applied(app.registry.networks.items(), model, plan.networks) as used_networks, \
+            tiled(model, params.tiling), torch.inference_mode():
         extra.update(used_networks.infotext)
 
-        def encode(state: PassState) -> None:
+        def encode(state: PassState, plan: PromptPlan = plan) -> None:
             state.conditioning = conditioning_schedule(model, plan, size, params.clip_skip, params.emphasis,
-                                                       find_embedding=finders)
+                                                       find_embedding=finders, encoded=encoded)
 
         conditioning = run_pass(hooks, PassState(ENCODE_PROMPT, params), encode).conditioning
+        if hires is not None:  # the second pass's own schedule (hires prompts, A1111's second-pass rule)
+            hr_plan = hires.plan()
+            hires.conditioning = run_pass(hooks, PassState(ENCODE_PROMPT, hires.hr),
+                                          partial(encode, plan=hr_plan)).conditioning
+            extra_tags = [tag for tag in hr_plan.networks if tag not in plan.networks]
+            if extra_tags:  # not switched per pass (A1111 does): said, not silently dropped
+                notes.append(msg("hires_networks_ignored", tags=", ".join(f"<{t.kind}:{t.name}>" for t in extra_tags)))
         ti_hashes = app.networks.embeddings.hashes_infotext(used_embeddings)
         if ti_hashes:
             extra["TI hashes"] = ti_hashes
@@ -158,52 +181,71 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
         task.prepare(model)
         nan_retry = False
         broken_seeds: list[int] = []
-        for batch in range(params.batch_count):
-            first = batch * size
-            seeds = [seed + first + j for j in range(size)]
-            generators = cpu_generators(seeds)
-            training = dict(schedule, noise_sampler_seed=seeds[0])
-            scheduler = build_scheduler(params.sampler_name, params.scheduler, training, samplers)
-            start = task.start_batch(model, first, seeds, generators, scheduler)
-            progress.skipped = False
 
-            def run_denoise(state: PassState, start: BatchStart = start, generators: list = generators,
-                            scheduler: Any = scheduler) -> None:
-                state.latents = denoise(model, scheduler, state.latents, state.conditioning, params.cfg_scale,
-                                        params.steps, params.width, params.height, generators, progress,
-                                        (start.hooks or Hooks()).merged(hooks), init=start.init,
-                                        strength=start.strength, image_cond=start.image_cond)
+        def finish(latents: Any, batch: int, seeds: list[int], pass_params: GenerationParams, to: ImageSink) -> None:
+            """DECODE a batch's latents and keep its images (drawn with pass_params) in the result."""
+            first, broken = batch * size, set()
 
-            try:
-                denoised = run_pass(hooks, PassState(DENOISE, params, batch, seeds, conditioning, start.noise),
-                                    run_denoise)
-            except SkipBatch:
-                progress.batch = batch + 1
-                continue
-            except Interrupted:
-                result.interrupted = True
-                break
-            broken: set[int] = set()
-
-            def decode(state: PassState, first: int = first, broken: set[int] = broken) -> None:
+            def decode(state: PassState) -> None:
                 nonlocal nan_retry
                 decoded = decode_latents_checked(model, task.finish_latents(state.latents))
                 nan_retry = nan_retry or decoded.retried
                 broken.update(decoded.broken)
                 state.images = task.finish_images(decoded.images, first)
 
-            images = run_pass(hooks, PassState(DECODE, params, batch, seeds, latents=denoised.latents), decode).images
+            images = run_pass(hooks, PassState(DECODE, pass_params, batch, seeds, latents=latents), decode).images
             if len(images) != len(seeds):  # an AFTER_PASS hook may replace images, one for one
                 raise RuntimeError(msg("hook_changed_image_count", count=len(images), expected=len(seeds)))
             for index, (image, image_seed) in enumerate(zip(images, seeds, strict=True)):
                 if index in broken:  # a blank: never saved, never shown as if it were a picture
                     broken_seeds.append(image_seed)
                     continue
-                sink.keep(result, image, image_seed, first + index, index)
+                to.keep(result, image, image_seed, first + index, index)
+
+        for batch in range(params.batch_count):
+            first = batch * size
+            seeds = [seed + first + j for j in range(size)]
+            generators = cpu_generators(seeds)
+            training = dict(schedule, noise_sampler_seed=seeds[0], model_arch=model.arch)
+            scheduler = build_scheduler(params.sampler_name, params.scheduler, training, samplers)
+            start = task.start_batch(model, first, seeds, generators, scheduler)
+            progress.skipped = False
+            first_progress = PassProgress(progress, 0, hires.planned_steps() if hires is not None else 0)
+
+            def run_denoise(state: PassState, start: BatchStart = start, generators: list = generators,
+                            scheduler: Any = scheduler, first_progress: PassProgress = first_progress) -> None:
+                state.latents = denoise(model, scheduler, state.latents, state.conditioning, params.cfg_scale,
+                                        params.steps, params.width, params.height, generators,
+                                        first_progress,  # type: ignore[arg-type]
+                                        (start.hooks or Hooks()).merged(hooks), init=start.init,
+                                        strength=start.strength, image_cond=start.image_cond)
+
+            try:
+                denoised = run_pass(hooks, PassState(DENOISE, params, batch, seeds, conditioning, start.noise),
+                                    run_denoise)
+                latents, pass_params = denoised.latents, params
+                if hires is not None:
+                    latents = _hires_pass(hires, hooks, denoised.latents, batch, seeds,
+                                          PassProgress(progress, first_progress.pass_total))
+                    pass_params = hires.hr
+            except SkipBatch:
+                progress.batch = batch + 1
+                continue
+            except _HiresInterrupted as stopped:  # the first pass is finished: keep it, without the hires keys
+                result.interrupted = True
+                finish(stopped.latents, batch, seeds, params, replace(sink, extra=without_hires_keys(extra)))
+                notes.append(msg("hires_interrupted", count=len(seeds)))
+                break
+            except Interrupted:
+                result.interrupted = True
+                break
+            finish(latents, batch, seeds, pass_params, sink)
             progress.batch = batch + 1
 
     _finish(params, result, saving, name_fields(params, seed, info.stem, info.shorthash, 0, started), save_images,
             save_grid and saving.grid_save)
+    for note in notes:
+        result.message += " " + note
     if nan_retry:
         result.message += " " + msg("vae_nan_retry")
     if broken_seeds:
@@ -214,6 +256,28 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     if schedule_ignored(params.sampler_name, params.scheduler, samplers):
         result.message += " " + msg("schedule_ignored", sampler=params.sampler_name, schedule=params.scheduler)
     return result
+
+
+class _HiresInterrupted(Exception):
+    """Interrupt during the hires pass; latents: the batch's finished first pass."""
+
+    def __init__(self, latents: Any) -> None:
+        super().__init__()
+        self.latents = latents
+
+
+def _hires_pass(hires: HiresFix, hooks: Hooks, latents: Any, batch: int, seeds: list[int],
+                progress: PassProgress) -> Any:
+    """The hires fix's DENOISE pass on a batch's first-pass latents; its clean latents (DECODE follows)."""
+    from modules.generation.latents import decode_latents
+
+    first = latents
+    try:
+        upscaled = hires.start_latents(latents, lambda lat: decode_latents(hires.model, lat))
+        noise, work = hires.denoise(upscaled, seeds, batch * len(seeds), progress, hooks)
+        return run_pass(hooks, PassState(DENOISE, hires.hr, batch, seeds, hires.conditioning, noise), work).latents
+    except Interrupted:
+        raise _HiresInterrupted(first) from None
 
 
 def _broken_images_warning(model: LoadedModel, checkpoint: str, params: GenerationParams, seeds: list[int]) -> str:

@@ -54,16 +54,20 @@ class PromptPlan:
                 text_for_step(self.negative, step))
 
 
-def plan_prompts(prompt: str, negative_prompt: str, steps: int, comments: bool = True) -> PromptPlan:
-    """Parse both prompts. Tags are taken from the positive prompt only (A1111 leaves the negative as is)."""
+def plan_prompts(prompt: str, negative_prompt: str, steps: int, comments: bool = True,
+                 hires_steps: int | None = None) -> PromptPlan:
+    """Parse both prompts. Tags are taken from the positive prompt only (A1111 leaves the negative as is).
+
+    hires_steps: plan the hires fix's second pass of that many steps after a first pass of `steps`
+    (A1111's rule: [a:b:N] counts from the start of the first pass, fractions are offset by 1)."""
     if comments:
         prompt, negative_prompt = strip_comments(prompt), strip_comments(negative_prompt)
     text, networks = parse_extra_network_tags(prompt)
     subprompts = split_subprompts(text)
-    schedules = get_learned_conditioning_prompt_schedules([sub for sub, _ in subprompts], steps)
+    schedules = get_learned_conditioning_prompt_schedules([sub for sub, _ in subprompts], steps, hires_steps)
     parts = [(schedule, weight) for schedule, (_, weight) in zip(schedules, subprompts, strict=True)]
-    negative = get_learned_conditioning_prompt_schedules([negative_prompt], steps)[0]
-    return PromptPlan(steps=steps, parts=parts, negative=negative, networks=networks)
+    negative = get_learned_conditioning_prompt_schedules([negative_prompt], steps, hires_steps)[0]
+    return PromptPlan(steps=hires_steps or steps, parts=parts, negative=negative, networks=networks)
 
 
 def _repeat_last(cond: Conditioning, tokens: int) -> Conditioning:

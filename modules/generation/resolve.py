@@ -93,6 +93,10 @@ def check(app: App, request: GenerationRequest) -> Resolved:
     if request.kind not in ("txt2img", "img2img"):
         raise InvalidParams(f"unknown generation kind {request.kind!r}")
     resolved = resolve(app, request)
+    if getattr(resolved.params, "enable_hr", False):  # an unknown hires upscaler fails before queueing
+        from modules.generation.hires import find_hires_upscaler
+
+        find_hires_upscaler(app.registry, resolved.params.hr_upscaler)  # type: ignore[attr-defined]
     selected = _selected_script(request)
     if selected is not None:
         selected.script.check(app, _without_script(request), list(selected.args))

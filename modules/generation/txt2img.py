@@ -1,14 +1,15 @@
 """txt2img(app, params): prompt → images on disk (with infotext) → result for the front door.
 
 The work is done by the shared generation path (modules/generation/pipeline.py); the txt2img task
-only says that each batch starts from the seeds' noise (plus, for inpainting checkpoints, an
-all-masked grey image as their extra input).
+only says that each batch starts from the seeds' noise (variation seeds: variation_noise.py; plus, for
+inpainting checkpoints, an all-masked grey image as their extra input) and which infotext keys the
+hires fix adds (its second pass: hires.py, run by the pipeline).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from modules.generation.denoise import Hooks
@@ -39,15 +40,18 @@ class Txt2ImgTask:
             self.image_cond = txt2img_conditioning(model, 1, self.params.width, self.params.height)
 
     def extra_infotext(self) -> dict[str, object]:
-        return {}
+        from modules.generation.hires import hires_infotext
+
+        return hires_infotext(self.params)
 
     def start_batch(self, model: LoadedModel, first_index: int, seeds: list[int],
                     generators: list[torch.Generator], scheduler: Any) -> BatchStart:
-        from modules.generation.latents import initial_noise
+        from modules.generation.variation_noise import variation_noise
 
         p = self.params
         image_cond = self.image_cond.repeat(len(seeds), 1, 1, 1) if self.image_cond is not None else None
-        return BatchStart(noise=initial_noise(model, seeds, p.width, p.height, generators), image_cond=image_cond)
+        noise = variation_noise(model, p, seeds, first_index, p.width, p.height, generators)
+        return BatchStart(noise=noise, image_cond=image_cond)
 
     def finish_latents(self, latents: torch.Tensor) -> torch.Tensor:
         return latents
@@ -66,6 +70,12 @@ def txt2img(app: App, params: Txt2ImgParams, progress: Progress, hooks: Hooks | 
     (RUN_OPTIONS) for this run instead of the app's (a request's override_settings); vae: this run's VAE
     choice (the app's selected one stays).
     """
+    from modules.generation.hires import find_hires_upscaler
+    from modules.generation.variation_noise import with_resolved_subseed
+
+    params = with_resolved_subseed(params)  # once, so the task and the infotext see the same one
+    if params.enable_hr:  # an unknown upscaler fails before any work; the infotext gets its own spelling
+        params = replace(params, hr_upscaler=find_hires_upscaler(app.registry, params.hr_upscaler))
     return generate(app, params, progress, Txt2ImgTask(params), hooks, save_images=save_images, save_grid=save_grid,
                     options=options, vae=vae)
 

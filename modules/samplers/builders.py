@@ -34,10 +34,15 @@ def diffusers_class(class_name: str) -> type:
 
 
 def class_builder(load_class: Callable[[], type]) -> SchedulerBuilder:
-    """A builder making load_class()'s scheduler from the options it accepts."""
+    """A builder making load_class()'s scheduler from the options it accepts; with a `sigma_schedule` option
+    (the newer schedule types) a subclass of it that runs on that schedule (modules/samplers/sigma_schedule.py)."""
 
     def build(config: dict[str, Any]) -> Any:
+        from modules.samplers.sigma_schedule import SIGMA_SCHEDULE, with_sigma_schedule
+
         cls = load_class()
+        if config.get(SIGMA_SCHEDULE) and SIGMA_SCHEDULE not in accepted(cls, {SIGMA_SCHEDULE: True}):
+            cls = with_sigma_schedule(cls)
         return cls(**accepted(cls, config))
 
     return build

@@ -5,7 +5,8 @@ diffusers 0.42's EulerAncestralDiscreteScheduler has no sigma schedules (no use_
 infotext pasted here drew another picture. This subclass takes the two flags as config and, after
 diffusers has laid out its evenly spaced sigmas, replaces them with the schedule's sigmas between the
 same two ends (the model's first and last sigma) and gives each its fractional timestep, which is
-what diffusers' other samplers do with those flags. The step itself is diffusers' own.
+what diffusers' other samplers do with those flags. The step itself is diffusers' own. The newer schedule
+types (Beta, Align Your Steps, ...) come the same way from their `sigma_schedule` option (schedules.py).
 """
 
 from __future__ import annotations
@@ -50,19 +51,30 @@ def euler_ancestral_class() -> type:
     class EulerAncestralWithSigmaSchedules(EulerAncestralDiscreteScheduler):
         @register_to_config
         def __init__(self, use_karras_sigmas: bool = False, use_exponential_sigmas: bool = False,
-                     **kwargs: Any) -> None:
+                     sigma_schedule: str = "", model_arch: str = "", **kwargs: Any) -> None:
             super().__init__(**kwargs)
 
         def set_timesteps(self, num_inference_steps: int, device: Any = None) -> None:
             super().set_timesteps(num_inference_steps, device=device)
             chosen = [f for flag, f in SIGMA_SCHEDULES.items() if getattr(self.config, flag, False)]
-            if not chosen:
+            named = self.config.sigma_schedule  # the newer schedule types (modules/samplers/schedules.py)
+            if not chosen and not named:
                 return
-            even = self.sigmas[:-1].double().numpy()  # diffusers' sigmas end with the final 0
-            sigmas = chosen[0](float(even[-1]), float(even[0]), num_inference_steps)
             training = ((1 - self.alphas_cumprod.double()) / self.alphas_cumprod.double()) ** 0.5
+            if named:
+                from modules.samplers.schedules import schedule_sigmas
+
+                sigmas = schedule_sigmas(named, num_inference_steps, training.numpy(), self.config.model_arch or "sd1")
+            else:
+                even = self.sigmas[:-1].double().numpy()  # diffusers' sigmas end with the final 0
+                sigmas = chosen[0](float(even[-1]), float(even[0]), num_inference_steps)
             timesteps = timesteps_for(sigmas, training.numpy())
-            self.sigmas = torch.from_numpy(np.append(sigmas, 0.0).astype(np.float32))
+            # diffusers' step takes sigma_down = sqrt(next**2 - sigma_up**2) from these; a schedule that falls
+            # far in one step (Beta on a zero-terminal-SNR model: 270 -> 0.029) cancels that to a negative
+            # float32 and NaN, so they are kept in float64 (on the CPU, where diffusers keeps them) except
+            # for MPS, which has no float64
+            exact = torch.device(device or "cpu").type != "mps"
+            self.sigmas = torch.from_numpy(np.append(sigmas, 0.0).astype(np.float64 if exact else np.float32))
             self.timesteps = torch.from_numpy(timesteps.astype(np.float32)).to(device=device)
 
     return EulerAncestralWithSigmaSchedules

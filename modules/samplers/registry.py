@@ -29,7 +29,7 @@ SAMPLERS: tuple[SamplerSpec, ...] = CORE_SAMPLERS
 
 # keys of the training schedule that every scheduler accepts
 _TRAINING_KEYS = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
-                  "noise_sampler_seed")
+                  "noise_sampler_seed", "model_arch")  # model_arch: Align Your Steps' table (sd1 / sdxl)
 
 
 def sampler_table(registry: Registry) -> SamplerTable:

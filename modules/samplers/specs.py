@@ -37,6 +37,7 @@ class ScheduleSpec:
     aliases: tuple[str, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)  # diffusers config overrides
     default_rho: float = -1  # the rho of its sigma formula, as the API lists it (-1: none)
+    need_inner_model: bool = False  # A1111's flag (API): its sigmas come from the model's training sigmas
 
 
 @dataclass(frozen=True)

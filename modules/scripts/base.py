@@ -19,10 +19,18 @@ its controls in an accordion and acts on every generation through hooks(args): t
 args lists the script's arguments in A1111's positional order: the UI builds one control each, and the
 API's script_args / alwayson_scripts values are checked against them (modules/scripts/args.py).
 check(app, request, args) may reject a request before it is queued (a UserError naming what is wrong).
+
+Optional, for scripts whose arguments need more than one control each or A1111's looser API forms:
+prepare_args(app, kind, values) translates a front door's values before they are checked (X/Y/Z: an axis
+type given as A1111's index); build_controls(app, tab, elem_id) builds the script's own Gradio controls,
+one per argument in args order (None: one control per ScriptArg), and control_values(args) gives their
+values for a list of arguments; args_from_infotext(info) reads the script's arguments back from a parsed
+infotext that records them (the UI's ↙️ paste and the API's `infotext` select the script with them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -70,6 +78,23 @@ class Script:
 
     def hooks(self, args: list[Any]) -> Hooks | None:
         """An always-on script's hooks for one generation with args (None: no effect)."""
+        return None
+
+    def prepare_args(self, app: App, kind: str, values: list[Any]) -> list[Any]:
+        """A front door's values before check_args (InvalidParams naming a bad one); unchanged by default."""
+        return values
+
+    def build_controls(self, app: App, tab: str, elem_id: str) -> list[Any] | None:
+        """The script's own controls (inside its group), one per argument in args order; None: the default
+        control per ScriptArg (modules/ui/script_controls.py)."""
+        return None
+
+    def control_values(self, args: list[Any]) -> list[Any]:
+        """The values of the script's controls showing args (for a paste); the args themselves by default."""
+        return list(args)
+
+    def args_from_infotext(self, info: Mapping[str, str]) -> list[Any] | None:
+        """The script's arguments an infotext records ({key: value}, parse_infotext's), None when it has none."""
         return None
 
 

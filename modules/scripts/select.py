@@ -43,16 +43,44 @@ def script_run(app: App, kind: str, name: str | None, args: Sequence[Any] | None
     selected = None
     if name and name.strip() and name.strip().casefold() != NONE.casefold():
         script = _find(scripts_for(app, kind, alwayson=False), name, kind, "script_unknown")
-        selected = ScriptCall(script, check_args(script, args))
+        selected = ScriptCall(script, check_args(script, script.prepare_args(app, kind, list(args or []))))
     given = {str(k).casefold(): (str(k), v) for k, v in (alwayson or {}).items()}
     calls = []
     for title, script in scripts_for(app, kind, alwayson=True):
         _title, value = given.pop(title.casefold(), (title, None))
-        calls.append(ScriptCall(script, check_args(script, _alwayson_args(title, value))))
+        values = _alwayson_args(title, value)
+        calls.append(ScriptCall(script, check_args(script, None if values is None else
+                                                   script.prepare_args(app, kind, values))))
     if given:
         unknown = next(iter(given.values()))[0]
         _find(scripts_for(app, kind, alwayson=True), unknown, kind, "alwayson_script_unknown")
     return ScriptRun(selected, tuple(calls))
+
+
+def script_from_infotext(app: App, kind: str, infotext: str | None) -> tuple[str, list[Any]] | None:
+    """(title, args) of the selectable script an infotext records (an X/Y/Z grid's "Script: X/Y/Z plot"
+    with its axes), None when it records none this tab has."""
+    from modules.generation.infotext import parse_infotext
+
+    if not infotext or not infotext.strip():
+        return None
+    info = parse_infotext(infotext)
+    for title, script in scripts_for(app, kind, alwayson=False):
+        args = script.args_from_infotext(info)
+        if args is not None:
+            return title, args
+    return None
+
+
+def script_run_with_infotext(app: App, kind: str, name: str | None, args: Sequence[Any] | None,
+                             alwayson: Mapping[str, Any] | None, infotext: str | None) -> ScriptRun:
+    """script_run, where a request that names no script gets the one its infotext records (the API's
+    `infotext` fills script_name and script_args, as the UI's paste fills the Script dropdown)."""
+    if not (name and name.strip() and name.strip().casefold() != NONE.casefold()) and not args:
+        found = script_from_infotext(app, kind, infotext)
+        if found is not None:
+            name, args = found
+    return script_run(app, kind, name, args, alwayson)
 
 
 def _find(scripts: list[tuple[str, Script]], name: str, kind: str, key: str) -> Script:

@@ -68,9 +68,13 @@ def _wire_generation_tabs(app: App, demo: Any, row: Any, tabs: Any, built: dict[
 
     generation = {name: built[name] for name in ("txt2img", "img2img") if name in built}
     for name, tab in generation.items():
-        wire_paste(app, name, tab.row.paste, tab.binding, tab.panel.message, tab.overrides)
+        wire_paste(app, name, tab.row.paste, tab.binding, tab.panel.message, tab.overrides, tab.scripts)
     if len(generation) == 2:
         wire_send_to(app, generation["txt2img"], generation["img2img"], tabs)
+    if built.get("png_info") is not None:
+        from modules.ui.send_to import wire_png_info_send
+
+        wire_png_info_send(app, built["png_info"], built, tabs)
     if generation:
         default = Txt2ImgParams()
         sizes = [tab.binding.components[name] for tab in generation.values() for name in ("width", "height")]

@@ -2,8 +2,8 @@
 
 - build_prompt_row: prompt and negative prompt with token counters, Generate, ↙️ paste, Interrupt,
   Skip and the styles row;
-- build_sampler_rows, build_size_rows, build_cfg, build_seed_row, build_clip_rows: the shared
-  parameters, each bound to its GenerationParams field through the tab's ParamBinding, so a tab can
+- build_sampler_rows, build_size_rows, build_cfg, build_seed_row, build_seed_extras (variation seed),
+  build_clip_rows (with Tiling): the shared parameters, each bound to its GenerationParams field through the tab's ParamBinding, so a tab can
   put its own controls between them (img2img's resize mode, denoising strength);
 - build_result_panel: progress bar, gallery, infotext and message (plus the send-to buttons where asked).
 
@@ -124,12 +124,32 @@ def build_seed_row(tab: str, binding: ParamBinding[Any], defaults: GenerationPar
     return SeedControls(seed=seed, random_seed=random_seed, reuse_seed=reuse_seed)
 
 
+def build_seed_extras(tab: str, binding: ParamBinding[Any], defaults: GenerationParams) -> None:
+    """A1111's "Extra" seed options, folded: variation seed and strength, resize seed from width/height."""
+    bind = binding.bind
+    with gr.Accordion("Extra seed options (variation seed)", open=False, elem_id=f"{tab}_seed_extras"):
+        with gr.Row(equal_height=True):
+            bind("subseed", gr.Number(value=defaults.subseed, label="Variation seed", precision=0, minimum=-1,
+                                      maximum=MAX_SEED, elem_id=f"{tab}_subseed", scale=3))
+            bind("subseed_strength", gr.Slider(0, 1, value=defaults.subseed_strength, step=0.01,
+                                               label="Variation strength", elem_id=f"{tab}_subseed_strength",
+                                               scale=3))
+        with gr.Row():
+            bind("seed_resize_from_w", gr.Slider(0, 2048, value=defaults.seed_resize_from_w, step=8,
+                                                 label="Resize seed from width", elem_id=f"{tab}_seed_resize_from_w"))
+            bind("seed_resize_from_h", gr.Slider(0, 2048, value=defaults.seed_resize_from_h, step=8,
+                                                 label="Resize seed from height", elem_id=f"{tab}_seed_resize_from_h"))
+
+
 def build_clip_rows(tab: str, binding: ParamBinding[Any], defaults: GenerationParams) -> None:
+    """Clip skip, emphasis mode and the Tiling checkbox (seamless textures)."""
     with gr.Row(equal_height=True):
         binding.bind("clip_skip", gr.Slider(1, 12, value=defaults.clip_skip, step=1, label="Clip skip",
                                             elem_id=f"{tab}_clip_skip", scale=3))
         binding.bind("emphasis", gr.Dropdown(list(EMPHASIS_MODES), value=defaults.emphasis, label="Emphasis mode",
                                              elem_id=f"{tab}_emphasis", scale=2))
+        binding.bind("tiling", gr.Checkbox(value=defaults.tiling, label="Tiling", elem_id=f"{tab}_tiling", scale=1,
+                                           info="seamless texture"))
 
 
 def build_override_settings(tab: str) -> Any:

@@ -53,26 +53,35 @@ def submit_request(app: App, kind: str, params: GenerationParams, styles: list[s
 
     from modules.generation.request import GenerationRequest
     from modules.generation.resolve import check, submit
-    from modules.ui.paste import split_overrides
+    from modules.ui.paste import split_checkpoint, split_overrides
 
-    options, vae = split_overrides(override_labels)
+    labels, checkpoint = split_checkpoint(override_labels)  # 'Checkpoint: title' (PNG Info's send): this job only
+    options, vae = split_overrides(labels)
     request = GenerationRequest(kind=kind, params=params, explicit=frozenset(f.name for f in fields(params)),
-                                styles=tuple(styles or ()), options=options, vae=vae, owner=owner, scripts=scripts)
+                                styles=tuple(styles or ()), options=options, vae=vae, owner=owner, scripts=scripts,
+                                checkpoint=checkpoint)
     check(app, request)
     return submit(app, request)
 
 
-def gallery_info(result: GenerationResult) -> tuple[list[str], dict[str, list[Any]]]:
-    """Gallery items (grid first, then the images) and the infotext/seed/path of each item ("grid": one is first)."""
-    items = [str(p) for p in result.paths]
+def gallery_info(result: GenerationResult) -> tuple[list[Any], dict[str, list[Any]]]:
+    """Gallery items (grid first, then the images) and the infotext/seed/path of each item ("grid": one is first).
+
+    Items are the saved files; when some images were not saved (Settings: saving off, or a script's grid
+    not saved), the images themselves are shown, so every item keeps its own infotext (their path is None:
+    Send to img2img then says there is no file)."""
+    saved = len(result.paths) == len(result.images)
+    items: list[Any] = [str(p) for p in result.paths] if saved else list(result.images)
+    paths: list[Any] = list(items) if saved else [None] * len(items)
     grid = result.grid_path is not None and bool(result.infotexts)
     infotexts = list(result.infotexts)
     seeds = list(result.seeds)
     if grid:
         items.insert(0, str(result.grid_path))
+        paths.insert(0, str(result.grid_path))
         infotexts.insert(0, result.infotexts[0])
         seeds.insert(0, result.seeds[0])
-    return items, {"infotexts": infotexts, "seeds": seeds, "paths": list(items), "grid": grid}
+    return items, {"infotexts": infotexts, "seeds": seeds, "paths": paths, "grid": grid}
 
 
 def error_update(panel: ResultPanel, text: str) -> dict[Any, Any]:

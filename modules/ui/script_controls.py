@@ -5,7 +5,8 @@
     name, args, alwayson = controls.take(fields)       # pops the scripts' values out of the handler's fields
 
 The dropdown lists None and the tab's selectable scripts (app.registry.scripts, extensions' included);
-choosing one shows its controls (one group per script, hidden otherwise). Each always-on script has an
+choosing one shows its controls (one group per script, hidden otherwise): one per ScriptArg, or the
+script's own (Script.build_controls, in args order: X/Y/Z plot's axis rows). Each always-on script has an
 accordion with its controls. The values go to the request as the API's script_name/script_args/
 alwayson_scripts do (modules/scripts/select.py checks them the same way).
 """
@@ -22,7 +23,7 @@ from modules.scripts.select import NONE, scripts_for
 
 if TYPE_CHECKING:
     from modules.app import App
-    from modules.scripts.base import ScriptArg
+    from modules.scripts.base import Script, ScriptArg
 
 SCRIPT = "script_name"
 
@@ -33,6 +34,22 @@ class ScriptControls:
     groups: dict[str, Any] = field(default_factory=dict)  # selectable title -> its gr.Column (hidden unless chosen)
     selectable: dict[str, dict[str, Any]] = field(default_factory=dict)  # title -> {input key: component}
     alwayson: dict[str, dict[str, Any]] = field(default_factory=dict)  # title -> {input key: component}
+    scripts: dict[str, Script] = field(default_factory=dict)  # selectable title -> its Script
+
+    def paste_outputs(self) -> list[Any]:
+        """The components a paste may set: the dropdown, then every selectable script's controls."""
+        return [self.dropdown, *(c for controls in self.selectable.values() for c in controls.values())]
+
+    def paste_updates(self, title: str | None, args: list[Any] | None) -> dict[Any, Any]:
+        """{component: value} selecting title with args in its controls (from an infotext), {} for None; the
+        other scripts' groups hide as the dropdown's change event does."""
+        if title is None or title not in self.selectable:
+            return {}
+        values = self.scripts[title].control_values(list(args or []))
+        updates: dict[Any, Any] = {self.dropdown: title}
+        for component, value in zip(self.selectable[title].values(), values, strict=False):
+            updates[component] = value
+        return updates
 
     def inputs(self) -> dict[str, Any]:
         """For an event's inputs_kwargs: the dropdown and every script control, by unique key."""
@@ -86,8 +103,13 @@ def build_script_controls(app: App, tab: str) -> ScriptControls:
     for title, script in selectable:
         slug = slugs[title]
         with gr.Column(visible=False, elem_id=f"{tab}_script_{slug}") as group:
-            controls.selectable[title] = {f"script__{slug}__{i}": build_control(arg, f"{tab}_script_{slug}_{i}")
-                                          for i, arg in enumerate(script.args)}
+            own = script.build_controls(app, tab, f"{tab}_script_{slug}")  # a script's own layout, args order
+            if own is not None and len(own) != len(script.args):
+                raise ValueError(f"the script {title} built {len(own)} controls for {len(script.args)} arguments")
+            built = own if own is not None else [build_control(arg, f"{tab}_script_{slug}_{i}")
+                                                 for i, arg in enumerate(script.args)]
+            controls.selectable[title] = {f"script__{slug}__{i}": control for i, control in enumerate(built)}
+        controls.scripts[title] = script
         controls.groups[title] = group
     for title, script in scripts_for(app, tab, alwayson=True):
         slug = slugs[title]

@@ -79,8 +79,10 @@ def _png() -> str:
 
 
 def test_the_lists_name_every_script_per_tab(client: httpx.Client) -> None:
-    assert client.get(f"{V1}/scripts").json() == {"txt2img": [PFF, "note", "twice"], "img2img": [PFF, "note"]}
-    info = client.get(f"{V1}/script-info").json()
+    core_txt, core_img = ["prompt matrix", PFF, "x/y/z plot"], ["prompt matrix", PFF, "sd upscale", "x/y/z plot"]
+    assert client.get(f"{V1}/scripts").json() == {"txt2img": [*core_txt, "note", "twice"],
+                                                  "img2img": [*core_img, "note"]}
+    info = [i for i in client.get(f"{V1}/script-info").json() if i["name"] in (PFF, "note", "twice")]
     assert [(i["name"], i["is_img2img"], i["is_alwayson"]) for i in info] == [
         (PFF, False, False), ("note", False, True), ("twice", False, False), (PFF, True, False), ("note", True, True)]
     assert info[0]["args"][2] == {"label": "Insert prompts at the", "value": "start", "minimum": None,
@@ -119,8 +121,8 @@ def test_alwayson_scripts_and_a_selected_one_together(client: httpx.Client) -> N
 
 
 @pytest.mark.parametrize(("path", "change", "named"), [
-    ("txt2img", {"script_name": "X/Y/Z plot"}, "no script 'X/Y/Z plot' for txt2img. Scripts: "
-                                               "Prompts from file or textbox, Twice"),
+    ("txt2img", {"script_name": "SD upscale"}, "no script 'SD upscale' for txt2img. Scripts: Prompt matrix, "
+                                               "Prompts from file or textbox, X/Y/Z plot, Twice"),
     ("img2img", {"script_name": "twice"}, "no script 'twice' for img2img"),
     ("txt2img", {"script_name": "note"}, "no script 'note'"),
     ("txt2img", {"script_name": PFF, "script_args": [False, False, "middle"]},

@@ -53,6 +53,20 @@ def test_txt2img_saves_images_with_infotext_and_prints_their_paths(data_dir: Pat
     assert "2 image(s) saved" in err and "seeds: 7, 8" in err
 
 
+def test_hires_variation_and_tiling_flags(data_dir: Path) -> None:
+    code, paths, err = generate(data_dir, "txt2img", "a red circle", *FAST, "--seed", "3", "--hires", "--hr-scale",
+                                "1.25", "--hr-upscaler", "lanczos", "--denoising-strength", "0.4", "--hr-steps", "3",
+                                "--variation-seed", "9", "--variation-strength", "0.5", "--tiling")
+    assert code == 0, err
+    with Image.open(paths[0]) as image:
+        assert image.size == (80, 80)
+    info = parse_infotext(read_png_infotext(paths[0]) or "")
+    assert (info["Size"], info["Hires upscale"], info["Hires upscaler"], info["Hires steps"]) == \
+        ("64x64", "1.25", "Lanczos", "3")
+    assert (info["Denoising strength"], info["Variation seed"], info["Variation seed strength"], info["Tiling"]) == \
+        ("0.4", "9", "0.5", "True")
+
+
 def test_infotext_of_an_image_reproduces_it_and_flags_override_it(data_dir: Path, tmp_path: Path) -> None:
     code, (first,), err = generate(data_dir, "txt2img", "a blue square", *FAST, "--seed", "3", "--cfg", "5")
     assert code == 0, err
@@ -107,6 +121,8 @@ def test_img2img_starts_from_the_init_image_at_its_size(data_dir: Path, tmp_path
     (["txt2img", "x", "--vae", "nope.pt"], "No VAE named 'nope.pt' in the VAE folder. The choices are: Automatic"),
     (["txt2img", "--infotext", "missing.png"], "--infotext: there is no file at missing.png"),
     (["txt2img", "x", "--ckpt", "missing.safetensors"], "--ckpt: there is no file at"),
+    (["txt2img", "x", "--hires", "--hr-upscaler", "nope"], "Unknown hires upscaler 'nope'. Choose one of: Latent"),
+    (["txt2img", "x", "--subseed-strength", "2"], "Variation strength must be between 0 and 1"),
 ])
 def test_bad_input_gets_a_message_and_status_2_before_any_model_loads(data_dir: Path, argv: list[str],
                                                                       says: str | None) -> None:

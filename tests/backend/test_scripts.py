@@ -96,12 +96,73 @@ def test_bad_lines_and_arguments_fail_before_queueing(sd1_app) -> None:  # noqa:
         script_run(sd1_app, "txt2img", TITLE, ["maybe"])
     with pytest.raises(InvalidParams, match="at most 4 argument"):
         script_run(sd1_app, "txt2img", TITLE, [False] * 5)
-    with pytest.raises(InvalidParams, match=f"no script 'Loopback' for txt2img. Scripts: {TITLE}"):
+    with pytest.raises(InvalidParams, match=f"no script 'Loopback' for txt2img. Scripts: Prompt matrix, {TITLE}"):
         script_run(sd1_app, "txt2img", "Loopback", [])
     # left-out arguments take their defaults; strings (the command line's) are converted
     run = script_run(sd1_app, "txt2img", TITLE.upper(), ["yes"])
     assert run.selected is not None and run.selected.args == (True, False, "start", "")
     assert script_run(sd1_app, "txt2img", "None", ["ignored"]).selected is None
+
+
+def test_the_other_a1111_keys_and_those_refused() -> None:
+    line = ("--prompt x --subseed 9 --subseed_strength 0.25 --seed_resize_from_w 128 --seed_resize_from_h 96 "
+            "--tiling true --denoising_strength 0.4 --sd_model 'tiny sd1' --do_not_save_samples yes "
+            "--do_not_save_grid false --restore_faces false --sampler_index Euler")
+    assert parse_line(line) == {"prompt": "x", "subseed": 9, "subseed_strength": 0.25, "seed_resize_from_w": 128,
+                                "seed_resize_from_h": 96, "tiling": True, "denoising_strength": 0.4,
+                                "checkpoint": "tiny sd1", "save_images": False, "save_grid": True,
+                                "sampler_name": "Euler"}
+    for text, fragment in (("--prompt x --outpath_samples /tmp", "line 4: --outpath_samples is not supported"),
+                           ("--outpath_grids /x", "--outpath_grids is not supported: grids go to the output folders"),
+                           ("--prompt_for_display y", "--prompt_for_display is not supported"),
+                           ("--restore_faces true", "--restore_faces true is not possible: .*no face restoration"),
+                           ("--tiling maybe", "line 4: --tiling must be true or false \\(got 'maybe'\\)"),
+                           ("--subseed_strength lots", "--subseed_strength must be a number")):
+        with pytest.raises(InvalidParams, match=fragment):
+            parse_line(text, 4)
+
+
+def test_line_keys_reach_the_request_and_bad_ones_name_their_line(sd1_app) -> None:  # noqa: ANN001
+    from modules.scripts.prompts_from_file import PromptsFromFile
+
+    request = GenerationRequest("txt2img", Txt2ImgParams(prompt="photo"))
+    lines = "plain\n--prompt a --tiling true --subseed 3 --subseed_strength 0.5 --do_not_save_samples true " \
+            "--sd_model tiny-sd1 --styles Snow"
+    (_, plain), (_, keyed) = PromptsFromFile().requests(request, [False, False, "start", lines], 1)
+    assert (plain.save_images, plain.checkpoint, plain.styles) == (True, None, ())
+    assert (keyed.params.tiling, keyed.params.subseed, keyed.params.subseed_strength) == (True, 3, 0.5)
+    assert (keyed.save_images, keyed.checkpoint, keyed.styles) == (False, "tiny-sd1", ("Snow",))
+    with pytest.raises(InvalidParams, match="line 2: .*nope"):
+        check(sd1_app, _request(sd1_app, TITLE, [False, False, "start", "a\n--prompt b --sd_model nope"]))
+    with pytest.raises(InvalidParams, match="line 3: Variation strength must be between 0 and 1"):
+        check(sd1_app, _request(sd1_app, TITLE, [False, False, "start", "a\n\n--prompt b --subseed_strength 7"]))
+    outcome = _run(sd1_app, _request(sd1_app, TITLE, [False, False, "start",
+                                                      "--prompt a --sd_model tiny-sd1 --do_not_save_samples true"]))
+    assert len(outcome.result.images) == 1 and outcome.result.paths == [], "not saved, drawn with the line's model"
+
+
+def test_an_uploaded_prompt_file_fills_the_list(make_app) -> None:  # noqa: ANN001
+    import gradio as gr
+
+    from modules.errors import UserError
+    from modules.scripts.prompts_from_file import MAX_FILE_BYTES, PromptsFromFile, read_prompt_file
+    from modules.ui.script_controls import build_script_controls
+
+    assert read_prompt_file("\ufeffa fox\r\n--prompt 狐狸 --steps 3\r\n\r\n".encode()) == "a fox\n--prompt 狐狸 --steps 3"
+    assert read_prompt_file(b"bad \xff byte") == "bad \ufffd byte"
+    with pytest.raises(UserError, match="the limit is 1,000,000"):
+        read_prompt_file(b"x" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(UserError, match="1001 lines; the limit is 1000"):
+        read_prompt_file(b"a\n" * 1001)
+    with gr.Blocks() as page:
+        controls = build_script_controls(make_app(("sd1",), load=False), "txt2img")
+    keys = list(controls.selectable[TITLE])
+    assert len(keys) == len(PromptsFromFile.args) == 4, "the upload is a control, not an argument"
+    uploads = [b for b in page.blocks.values() if isinstance(b, gr.File) and b.label == "Upload prompt inputs"]
+    assert len(uploads) == 1 and uploads[0].elem_id.startswith("txt2img_script_")
+    listed = controls.selectable[TITLE][keys[3]]
+    assert any(uploads[0]._id in [c._id for c in d.inputs] and listed._id in [c._id for c in d.outputs]
+               for d in page.fns.values()), "uploading fills List of prompt inputs"
 
 
 class Stamp(Script):

@@ -42,8 +42,8 @@ def test_the_dropdown_lists_the_tab_scripts_and_shows_their_controls(make_app) -
     app.registry.scripts.register(Signature.title, Signature(), source="test-extension")
     demo = build_ui(app)
     txt, img = component(demo, "txt2img_script"), component(demo, "img2img_script")
-    assert [c[0] for c in txt.choices] == ["None", PFF] and txt.value == "None"
-    assert [c[0] for c in img.choices] == ["None", PFF, "Mood board"]
+    assert [c[0] for c in txt.choices] == ["None", "Prompt matrix", PFF, "X/Y/Z plot"] and txt.value == "None"
+    assert [c[0] for c in img.choices] == ["None", "Prompt matrix", PFF, "SD upscale", "X/Y/Z plot", "Mood board"]
     # Prompts from file's controls, in its A1111 order, hidden until chosen
     group = component(demo, f"txt2img_script_{SLUG}")
     assert group.visible is False
@@ -51,9 +51,10 @@ def test_the_dropdown_lists_the_tab_scripts_and_shows_their_controls(make_app) -
     assert kinds == [gr.Checkbox, gr.Checkbox, gr.Radio, gr.Textbox]
     radio = component(demo, f"txt2img_script_{SLUG}_2")
     assert radio.label == "Insert prompts at the" and [c[0] for c in radio.choices] == ["start", "end"]
-    show = handler(demo, "txt2img_script_show")  # one script: one output, its update alone
-    assert show(PFF)["visible"] is True and show("None")["visible"] is False
-    assert [u["visible"] for u in handler(demo, "img2img_script_show")("Mood board")] == [False, True]
+    show = handler(demo, "txt2img_script_show")  # one update per script group, in the dropdown's order
+    assert [u["visible"] for u in show(PFF)] == [False, True, False]
+    assert [u["visible"] for u in show("None")] == [False, False, False]
+    assert [u["visible"] for u in handler(demo, "img2img_script_show")("Mood board")] == [False] * 4 + [True]
     cells = component(demo, "img2img_script_mood_board_0")
     assert isinstance(cells, gr.Slider) and (cells.minimum, cells.maximum, cells.value) == (1, 9, 3)
     assert isinstance(component(demo, "img2img_script_mood_board_1"), gr.Number)
@@ -96,6 +97,7 @@ def test_generate_runs_the_chosen_script_with_the_always_on_ones(sd1_app) -> Non
 @pytest.mark.parametrize("tab", ["txt2img", "img2img"])
 def test_no_scripts_registered_still_builds(make_app, tab: str) -> None:  # noqa: ANN001
     app = make_app((), load=False)
-    app.registry.scripts.unregister(PFF)
+    for name in ("Prompt matrix", PFF, "SD upscale", "X/Y/Z plot"):
+        app.registry.scripts.unregister(name)
     demo = build_ui(app)
     assert [c[0] for c in component(demo, f"{tab}_script").choices] == ["None"]

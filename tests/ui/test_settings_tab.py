@@ -26,7 +26,7 @@ def test_the_tab_has_one_control_per_option_grouped_by_section(make_app) -> None
     app = make_app(load=False)
     demo = build_ui(app)
     tabs = [b.elem_id for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.elem_id.startswith("tab_")]
-    assert tabs[:3] == ["tab_txt2img", "tab_img2img", "tab_settings"]  # then what extensions add (order 200+)
+    assert tabs[:5] == ["tab_txt2img", "tab_img2img", "tab_extras", "tab_png_info", "tab_settings"]  # then extensions
     accordions = [b.label for b in demo.blocks.values() if isinstance(b, gr.Accordion)
                   and (b.elem_id or "").startswith("settings_section_")]
     assert accordions[:4] == ["Saving images/grids", "Paths for saving", "Saving to a directory", "Stable Diffusion"]

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from modules.api.schemas import REQUEST_FIELDS, StableDiffusionProcessingTxt2Img
+from modules.api.schemas import HIRES_FIELDS, REQUEST_FIELDS, StableDiffusionProcessingTxt2Img
 from modules.errors import InvalidParams
 from modules.generation.params import Txt2ImgParams
 from modules.options import OPTION_FIELDS, Options, generation_option_keys
@@ -25,7 +25,7 @@ A1111_DEFAULTS = {
 }
 OTHER_A1111_FIELDS = {"eta", "s_min_uncond", "s_churn", "s_tmax", "s_tmin", "s_noise", "refiner_checkpoint",
                       "refiner_switch_at", "comments", "hr_upscaler", "hr_checkpoint_name", "hr_sampler_name",
-                      "hr_scheduler"}
+                      "hr_scheduler", "hr_cfg"}  # hr_cfg: Forge's hires CFG scale
 
 
 def test_request_fields_and_defaults_match_a1111() -> None:
@@ -39,9 +39,9 @@ def test_request_fields_and_defaults_match_a1111() -> None:
 def test_every_txt2img_param_has_a_request_field_or_an_option() -> None:
     """Adding a field to Txt2ImgParams fails here until the API maps it (REQUEST_FIELDS or OPTION_FIELDS)."""
     params = {f.name for f in dataclasses.fields(Txt2ImgParams)}
-    covered = set(REQUEST_FIELDS.values()) | set(generation_option_keys().values())
+    covered = set(REQUEST_FIELDS.values()) | set(generation_option_keys().values()) | set(HIRES_FIELDS.values())
     assert params == covered, f"not reachable from the API: {params - covered}; unknown: {covered - params}"
-    assert set(REQUEST_FIELDS) <= set(StableDiffusionProcessingTxt2Img.model_fields)
+    assert set(REQUEST_FIELDS) | set(HIRES_FIELDS) <= set(StableDiffusionProcessingTxt2Img.model_fields)
     assert set(generation_option_keys()) <= set(OPTION_FIELDS)
 
 
@@ -69,11 +69,33 @@ def test_api_defaults_and_sampler_fallback() -> None:
     assert "sampler_name" in request.door_fields() and "clip_skip" not in request.door_fields()
 
 
-@pytest.mark.parametrize("field", ["enable_hr", "restore_faces", "tiling"])
+@pytest.mark.parametrize("field", ["restore_faces"])
 def test_unsupported_features_are_refused_by_name(field: str) -> None:
     with pytest.raises(InvalidParams, match=field):
         StableDiffusionProcessingTxt2Img(**{field: True}).check_supported()
     StableDiffusionProcessingTxt2Img(**{field: False}).check_supported()
+
+
+def test_hires_variation_and_tiling_fields_are_taken() -> None:
+    request = StableDiffusionProcessingTxt2Img(
+        enable_hr=True, hr_scale=1.5, hr_upscaler="Latent (nearest)", hr_second_pass_steps=5, hr_resize_x=0,
+        denoising_strength=0.4, hr_sampler_name="Euler", hr_scheduler="Karras", hr_prompt="hp",
+        hr_negative_prompt="hn", hr_cfg=4.5, subseed=9, subseed_strength=0.3, seed_resize_from_w=256, tiling=True)
+    request.check_supported()
+    params = request.to_params()
+    assert (params.enable_hr, params.hr_scale, params.hr_upscaler, params.hr_second_pass_steps) == \
+        (True, 1.5, "Latent (nearest)", 5)
+    assert (params.denoising_strength, params.hr_sampler_name, params.hr_scheduler) == (0.4, "Euler", "Karras")
+    assert (params.hr_prompt, params.hr_negative_prompt, params.hr_cfg_scale) == ("hp", "hn", 4.5)
+    assert (params.subseed, params.subseed_strength, params.seed_resize_from_w, params.seed_resize_from_h) == \
+        (9, 0.3, 256, 0)
+    assert params.tiling is True
+    assert {"enable_hr", "hr_cfg_scale", "subseed_strength", "tiling"} <= request.explicit_fields()
+    defaults = StableDiffusionProcessingTxt2Img().to_params()
+    assert (defaults.hr_upscaler, defaults.hr_sampler_name, defaults.hr_cfg_scale, defaults.tiling) == \
+        ("Latent", "Use same sampler", None, False)
+    with pytest.raises(InvalidParams, match="hr_checkpoint_name"):
+        StableDiffusionProcessingTxt2Img(hr_checkpoint_name="other.safetensors").check_supported()
 
 
 def test_options_check_values_with_the_params_rules() -> None:
@@ -92,7 +114,7 @@ def test_options_check_values_with_the_params_rules() -> None:
 # img2img's own, with the API's defaults (compatibility reference §9.2)
 TXT2IMG_ONLY = {"enable_hr", "firstphase_width", "firstphase_height", "hr_scale", "hr_upscaler", "hr_second_pass_steps",
                 "hr_resize_x", "hr_resize_y", "hr_checkpoint_name", "hr_sampler_name", "hr_scheduler", "hr_prompt",
-                "hr_negative_prompt", "firstpass_image"}
+                "hr_negative_prompt", "firstpass_image", "hr_cfg"}
 A1111_IMG2IMG_DEFAULTS = {
     "init_images": None, "resize_mode": 0, "denoising_strength": 0.75, "image_cfg_scale": None, "mask": None,
     "mask_blur_x": 4, "mask_blur_y": 4, "mask_blur": None, "mask_round": True, "inpainting_fill": 0,

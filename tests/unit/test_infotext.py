@@ -286,7 +286,7 @@ def test_negative_without_prompt() -> None:
 
 def test_unknown_sampler_and_bad_numbers_keep_base() -> None:
     base = params(sampler_name="Euler", steps=11, cfg_scale=4.5)
-    p = params_from_infotext("x\nSteps: many, Sampler: Restart, CFG scale: high, Seed: 9", base=base)
+    p = params_from_infotext("x\nSteps: many, Sampler: Euler Maruyama 9, CFG scale: high, Seed: 9", base=base)
     assert (p.sampler_name, p.steps, p.cfg_scale, p.seed) == ("Euler", 11, 4.5, 9)
 
 

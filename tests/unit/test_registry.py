@@ -61,4 +61,4 @@ def test_every_registry_has_its_own_sections() -> None:
     one.samplers.register("Euler", object())
     assert "Euler" not in two.samplers
     assert set(one.sections()) == {"samplers", "schedules", "networks", "upscalers", "scripts", "tabs", "options",
-                                   "api_routes"}
+                                   "api_routes", "xyz_axes"}

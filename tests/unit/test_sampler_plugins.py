@@ -39,7 +39,9 @@ def app(make_app):  # noqa: ANN001, ANN201
 def test_core_samplers_and_schedules_are_registered_in_a1111_order(app) -> None:  # noqa: ANN001
     table = samplers.sampler_table(app.registry)
     assert table.sampler_names() == samplers.sampler_names() and table.sampler_names()[0] == "DPM++ 2M"
-    assert table.schedule_labels() == ["Automatic", "Uniform", "Karras", "Exponential", "SGM Uniform"]
+    assert table.schedule_labels() == ["Automatic", "Uniform", "Karras", "Exponential", "Polyexponential",
+                                       "SGM Uniform", "KL Optimal", "Align Your Steps", "Simple", "Normal", "DDIM",
+                                       "Beta"]
     assert {e.source for e in app.registry.samplers.entries()} == {"core"}
 
 
