@@ -38,7 +38,7 @@ EN: dict[str, str] = {
     # variation seeds and hires fix (modules/generation/params.py, hires.py)
     "bad_subseed": "Variation seed must be -1 (random) or a whole number from 0 to 4294967295 (got {value}).",
     "bad_subseed_strength": "Variation strength must be between 0 and 1 (got {value}).",
-    "bad_seed_resize": "Resize seed from {field} must be 0 (off) or between 64 and 2048 (got {value}).",
+    "bad_seed_resize": "Resize seed from {field} must be 0 (off) or between 8 and 2048 (got {value}).",
     "bad_hr_scale": "Hires upscale by must be between 1 and 4 (got {value}).",
     "bad_hr_resize": "Hires resize {field} must be 0 (use Upscale by) or between 64 and {maximum} (got {value}).",
     "bad_hr_steps": "Hires steps must be between 0 (same as Sampling steps) and 150 (got {value}).",
@@ -441,6 +441,9 @@ EN: dict[str, str] = {
     "sd_upscale_bad_scale": "SD upscale: the scale factor must be between 1 and 4 (got {value}).",
     "extras_no_face_restoration": ("Face restoration (GFPGAN, CodeFormer) is not available in this program: set "
                                    "gfpgan_visibility and codeformer_visibility to 0."),
+    "batch_folder_not_allowed": ("img2img: Batch reads and writes folders on the server, which is not allowed when "
+                                 "it is shared (--listen); start it with --enable-insecure-extension-access to allow "
+                                 "it, or use the other sub-tabs."),
     "extras_folder_not_allowed": ("Extras: Batch from Directory reads and writes folders on the server, which is not "
                                   "allowed when it is shared (--listen); start it with "
                                   "--enable-insecure-extension-access to allow it, or upload the images."),

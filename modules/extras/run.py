@@ -178,20 +178,23 @@ def run_extras(app: App, run: ExtrasRun, progress: Progress) -> ExtrasResult:
     progress.started = progress.started or time.monotonic()
     progress.batches = len(run.images) if run.input_dir is None else len(folder_images(run.input_dir))
     progress.total_steps = 1
+    done = 0
     for index, named in enumerate(_inputs(run, result)):
         if progress.interrupted:
-            result.message = msg("extras_interrupted", count=len(result.images))
+            result.message = msg("extras_interrupted", count=done)
             break
         out = postprocess(app.registry, named.image, run.params)
-        result.images.append(out)
         result.infotexts.append(text)
         if run.save:
             name = named.name if run.output_dir is not None else ""
             result.paths.append(save_extras_image(out, named.image, folder, text, name))
+        if run.input_dir is None or not run.save:  # a folder's results are on disk: not all held in memory
+            result.images.append(out)
+        done += 1
         progress.batch = index + 1
     if not result.message:
         result.message = (msg("extras_saved", count=len(result.paths), folder=folder) if result.paths
-                          else msg("extras_done", count=len(result.images)))
+                          else msg("extras_done", count=done))
     for warning in result.warnings:
         result.message += " " + warning
     return result

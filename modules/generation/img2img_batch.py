@@ -142,8 +142,7 @@ def run_batch(app: App, request: GenerationRequest, folders: BatchFolders, progr
             for picture, seed, infotext in zip(drawn.images, drawn.seeds, drawn.infotexts, strict=False):
                 saved = save_image(picture, folders.output_dir, seed, infotext, stem=path.stem)
                 report.saved.append(saved)
-                result.images.append(picture)
-                result.paths.append(saved)
+                result.paths.append(saved)  # on disk: the pictures themselves are not all held in memory
                 result.seeds.append(seed)
                 result.infotexts.append(infotext)
             result.warnings.extend(drawn.warnings)

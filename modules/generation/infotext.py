@@ -42,6 +42,7 @@ NEGATIVE_PREFIX = "Negative prompt:"
 # A1111's key/value pair regex and image-size regex (modules/infotext_utils.py)
 RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 RE_IMAGESIZE = re.compile(r"^(\d+)x(\d+)$")
+RE_KEY_RUN = re.compile(r"\s*\w[\w \-/]*")  # a key that failed: no pair starts inside it either
 MIN_PARAM_PAIRS = 3
 
 P = TypeVar("P", bound=GenerationParams)
@@ -147,6 +148,24 @@ def variation_infotext(params: GenerationParams) -> dict[str, object]:
     return values
 
 
+def param_pairs(line: str) -> list[tuple[str, str]]:
+    """RE_PARAM.findall(line) in linear time: where a key starts but no pair does (no ':' after the run of key
+    characters), no pair starts anywhere inside that run either (each key would end at the same place), so
+    the search goes on after the run instead of one character later (findall took minutes on a long line
+    without colons: a pasted prompt, a PNG's parameters chunk)."""
+    pairs: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(line):
+        found = RE_PARAM.match(line, pos)
+        if found is not None:
+            pairs.append((found.group(1), found.group(2)))
+            pos = max(found.end(), pos + 1)
+            continue
+        run = RE_KEY_RUN.match(line, pos)
+        pos = max(run.end() if run is not None else pos, pos + 1)
+    return pairs
+
+
 def parse_infotext(text: str) -> dict[str, str]:
     """Infotext -> {key: value}, following A1111's parse_generation_parameters.
 
@@ -155,7 +174,7 @@ def parse_infotext(text: str) -> dict[str, str]:
     'Prompt' and 'Negative prompt' are always present. No defaults are filled in for missing keys.
     """
     *lines, last = text.strip().split("\n")
-    if len(RE_PARAM.findall(last)) < MIN_PARAM_PAIRS:
+    if len(param_pairs(last)) < MIN_PARAM_PAIRS:
         lines.append(last)
         last = ""
 
@@ -170,7 +189,7 @@ def parse_infotext(text: str) -> dict[str, str]:
         (negative if in_negative else prompt).append(line)
 
     result: dict[str, str] = {}
-    for key, value in RE_PARAM.findall(last):
+    for key, value in param_pairs(last):
         value = unquote(value) if value.startswith('"') and value.endswith('"') else value
         size = RE_IMAGESIZE.match(value)
         if size is not None:

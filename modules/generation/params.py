@@ -80,7 +80,7 @@ class GenerationParams:
         return [
             (-1 <= self.subseed <= MAX_SEED, msg("bad_subseed", value=self.subseed)),
             (0.0 <= self.subseed_strength <= 1.0, msg("bad_subseed_strength", value=self.subseed_strength)),
-            *((value == 0 or 64 <= value <= 2048, msg("bad_seed_resize", field=name, value=value))
+            *((value == 0 or 8 <= value <= 2048, msg("bad_seed_resize", field=name, value=value))
               for name, value in (("width", self.seed_resize_from_w), ("height", self.seed_resize_from_h))),
         ]
 
@@ -163,10 +163,14 @@ class Txt2ImgParams(GenerationParams):
             *self._hires_prompt_checks(),
         ]
         if all(ok for ok, _ in checks):
-            from modules.generation.hires import hires_size
+            from modules.generation.hires import cover_size, hires_size
 
             width, height = hires_size(self)
             checks.append((64 <= min(width, height) and max(width, height) <= MAX_HIRES_SIDE,
+                           msg("bad_hr_size", width=width, height=height, maximum=MAX_HIRES_SIDE)))
+            # both resize sizes set: the first pass is upscaled to cover them, then cropped; that size counts too
+            width, height = cover_size(self)
+            checks.append((max(width, height) <= MAX_HIRES_SIDE,
                            msg("bad_hr_size", width=width, height=height, maximum=MAX_HIRES_SIDE)))
         return checks
 

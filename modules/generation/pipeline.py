@@ -121,8 +121,10 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
     from modules.generation.latents import TILING_KEY
     from modules.generation.tiled_vae import VaeTiling
 
-    # Settings → VAE: tiled VAE; every decode and encode of this run (img2img, hires, inpaint) reads it
-    model.extra[TILING_KEY] = VaeTiling.from_options(app.options)
+    # Settings → VAE: tiled VAE; every decode and encode of this run (img2img, hires, inpaint) reads it. A
+    # seamless (tiling) run goes through the VAE whole: its tiles would wrap around on themselves (seams)
+    model.extra[TILING_KEY] = VaeTiling(always=False, auto_size=0) if params.tiling else \
+        VaeTiling.from_options(app.options)
     seed = resolve_seed(params.seed)
     # comments are gone before anything else sees the prompts, infotext included (A1111)
     params = replace(with_resolved_subseed(params), seed=seed, prompt=strip_comments(params.prompt),
@@ -204,7 +206,9 @@ def generate(app: App, params: GenerationParams, progress: Progress, task: Task,
 
         for batch in range(params.batch_count):
             first = batch * size
-            seeds = [seed + first + j for j in range(size)]
+            # image i: seed + i; with a variation strength the seed stays and only the variation seed moves
+            # on (A1111), so a batch is variations of one picture
+            seeds = [seed + (first + j if params.subseed_strength == 0 else 0) for j in range(size)]
             generators = cpu_generators(seeds)
             training = dict(schedule, noise_sampler_seed=seeds[0], model_arch=model.arch)
             scheduler = build_scheduler(params.sampler_name, params.scheduler, training, samplers)

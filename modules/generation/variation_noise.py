@@ -2,7 +2,8 @@
 
     noise = variation_noise(model, params, seeds, first_index, width, height, generators)
 
-Image i of a generation has seed + i and variation seed subseed + i. With strength s its noise is the
+Image i of a generation has variation seed subseed + i, and seed + i without a variation strength, the
+seed itself with one (A1111: a batch is variations of one picture). With strength s its noise is the
 spherical interpolation (slerp) of the two seeds' noises at s: 0 is the seed's own noise, 1 the variation
 seed's. "Resize seed from" W x H draws those noises at W x H and puts them in the centre of the image's
 own noise (cut at the edges when W x H is larger), so a seed keeps its composition at another size.

@@ -70,7 +70,7 @@ def gallery_info(result: GenerationResult) -> tuple[list[Any], dict[str, list[An
     Items are the saved files; when some images were not saved (Settings: saving off, or a script's grid
     not saved), the images themselves are shown, so every item keeps its own infotext (their path is None:
     Send to img2img then says there is no file)."""
-    saved = len(result.paths) == len(result.images)
+    saved = len(result.paths) >= len(result.images)  # a folder batch keeps only the files
     items: list[Any] = [str(p) for p in result.paths] if saved else list(result.images)
     paths: list[Any] = list(items) if saved else [None] * len(items)
     grid = result.grid_path is not None and bool(result.infotexts)

@@ -274,6 +274,8 @@ def _submit_batch(app: App, params: Img2ImgParams, folders: dict[str, Any], sele
     from modules.generation.resolve import check
     from modules.ui.paste import split_checkpoint, split_overrides
 
+    if not app.settings.extensions_allowed:  # shared with --listen: folders on the server stay out of reach
+        raise UserError(msg("batch_folder_not_allowed"))
     checked = BatchFolders.checked(folders["batch_input_dir"], folders["batch_output_dir"], folders["batch_mask_dir"])
     labels, checkpoint = split_checkpoint(override_labels)
     options, vae = split_overrides(labels)

@@ -198,10 +198,14 @@ class UpscalerModels:
 
     def upscale(self, file: UpscalerFile, image: Image.Image, factor: float) -> Image.Image:
         """image enlarged by factor: the model run (tiled) until the image is at least that large, then resized
-        to the exact size with Lanczos."""
+        to the exact size with Lanczos. A later pass that would overshoot (a 4x model asked for 5x: 4x, then 16x)
+        first shrinks its input to what that pass needs, so no pass makes more than the target size; so does
+        a first pass whose output would pass MAX_SIDE."""
+        import math
+
         from PIL import Image
 
-        from modules.upscalers.spec import target_size
+        from modules.upscalers.spec import MAX_SIDE, target_size
 
         size = target_size(image.width, image.height, factor)
         loaded = self.load(file)
@@ -209,6 +213,12 @@ class UpscalerModels:
         for done in range(MAX_PASSES):
             if current.width >= size[0] and current.height >= size[1] and (done or loaded.scale != 1):
                 break  # large enough (a 1x model, a restorer, runs once all the same)
+            scale = float(loaded.scale)
+            overshoots = current.width * scale > size[0] and current.height * scale > size[1]
+            if scale > 1 and overshoots and (done or max(current.size) * scale > MAX_SIDE):
+                needed = (math.ceil(size[0] / scale), math.ceil(size[1] / scale))
+                if needed[0] < current.width:
+                    current = current.resize(needed, Image.Resampling.LANCZOS)
             current = run_model(loaded, current, self.device, self.dtype, *self.tiles())
             if loaded.scale <= 1:
                 break

@@ -70,6 +70,9 @@ def test_bad_hires_values_are_refused_with_a_message(sd1_app) -> None:  # noqa: 
         Txt2ImgParams(**{**HIRES, "hr_scale": 9}).validate()
     with pytest.raises(InvalidParams, match="hires fix would draw at 8192x8192"):
         Txt2ImgParams(**{**HIRES, "width": 2048, "height": 2048, "hr_scale": 4}).validate()
+    # both resize sizes: the cover size (before the crop) is checked before anything runs
+    with pytest.raises(InvalidParams, match="hires fix would draw at 32768x4096"):
+        Txt2ImgParams(**{**HIRES, "width": 512, "height": 64, "hr_resize_x": 64, "hr_resize_y": 4096}).validate()
     with pytest.raises(InvalidParams, match="Unknown hires upscaler 'Bogus'.*Latent.*Lanczos"):
         run_txt2img(sd1_app, Txt2ImgParams(prompt="x", hr_upscaler="Bogus", **HIRES))
     with pytest.raises(InvalidParams, match="hires prompt has 40,000 characters"):

@@ -56,6 +56,7 @@ def test_batch_with_masks_saves_each_result_and_lists_skipped_files(sd1_app, fol
     outcome = submit_batch(sd1_app, request_for(params), checked).result()
     result = outcome.result
     assert [p.name for p in result.paths] == ["00000-a.png", "00001-b.png"]
+    assert result.images == []  # on disk: a large folder is never held in memory
     assert sorted(p.name for p in outputs.iterdir()) == ["00000-a.png", "00001-b.png"]
     for path in result.paths:
         text = read_png_infotext(path)

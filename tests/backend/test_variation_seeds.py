@@ -37,11 +37,13 @@ def test_strength_0_is_the_seed_and_1_the_variation_seed(sd1_app) -> None:  # no
     assert "Variation seed" not in at_0_result.infotexts[0]  # strength 0: not written
 
 
-def test_image_i_of_a_batch_gets_subseed_plus_i(sd1_app) -> None:  # noqa: ANN001
+def test_image_i_of_a_batch_gets_subseed_plus_i_and_the_same_seed(sd1_app) -> None:  # noqa: ANN001
+    """A1111: with a variation strength the seed stays for the whole batch (variations of one picture)."""
     base = Txt2ImgParams(prompt="x", seed=3, subseed=7, subseed_strength=0.6, batch_size=2, **SMALL)
     batch = run_txt2img(sd1_app, base)
-    alone = run_txt2img(sd1_app, replace(base, seed=4, subseed=8, batch_size=1))
+    alone = run_txt2img(sd1_app, replace(base, subseed=8, batch_size=1))
     assert [parse_infotext(t)["Variation seed"] for t in batch.infotexts] == ["7", "8"]
+    assert [parse_infotext(t)["Seed"] for t in batch.infotexts] == ["3", "3"] and batch.seeds == [3, 3]
     assert batch.subseeds == [7, 8]
     assert np.abs(_pixels(batch.images[1]) - _pixels(alone.images[0])).max() <= 2
 
@@ -98,11 +100,22 @@ def test_tiling_wraps_the_convolutions_for_the_run_only(sd1_app) -> None:  # noq
     assert not np.array_equal(_pixels(plain.images[0]), _pixels(tiles.images[0]))
     assert "Tiling: True" in tiles.infotexts[0] and "Tiling" not in plain.infotexts[0]
     assert all(conv.padding_mode == "zeros" for conv in convs)
+    # a seamless run never decodes in VAE tiles (they would wrap around on themselves), even when Settings say so
+    from modules.generation.latents import TILING_KEY
+
+    sd1_app.options.update({"tiled_vae": True})
+    try:
+        run_txt2img(sd1_app, replace(base, tiling=True))
+        assert model.extra[TILING_KEY].wanted(4096, 4096) is False
+        run_txt2img(sd1_app, base)
+        assert model.extra[TILING_KEY].wanted(64, 64) is True
+    finally:
+        sd1_app.options.update({"tiled_vae": False})
 
 
 @pytest.mark.parametrize(("field", "value", "text"), [("subseed_strength", 1.5, "Variation strength"),
                                                      ("subseed", -2, "Variation seed"),
-                                                     ("seed_resize_from_w", 32, "Resize seed from width")])
+                                                     ("seed_resize_from_w", 4, "Resize seed from width")])
 def test_bad_variation_values_are_refused(field: str, value: object, text: str) -> None:
     with pytest.raises(InvalidParams, match=text):
         replace(Txt2ImgParams(), **{field: value}).validate()

@@ -89,3 +89,12 @@ def test_batch_sub_tab_runs_a_folder(sd1_app, tmp_path: Path) -> None:  # noqa: 
     assert "broken.png" in message and msg("batch_done", count=1, inputs=2, folder=outputs) in message
     final = run_img2img(demo, mode="batch", batch_input_dir=str(tmp_path / "nope"), batch_output_dir=str(outputs))
     assert text_of(final[component(demo, "img2img_message")]) == msg("batch_input_missing", path=tmp_path / "nope")
+    # shared with --listen: the server's folders are out of reach (as installing extensions is)
+    sd1_app.settings.listen = True
+    try:
+        final = run_img2img(demo, prompt="a fox", mode="batch", batch_input_dir=str(inputs),
+                            batch_output_dir=str(outputs), **SMALL)
+    finally:
+        sd1_app.settings.listen = False
+    assert text_of(final[component(demo, "img2img_message")]) == msg("batch_folder_not_allowed")
+    assert len(list(outputs.glob("*.png"))) == 1

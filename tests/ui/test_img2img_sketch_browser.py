@@ -81,8 +81,17 @@ def test_img2img_sketch_with_the_colour_brush(guarded_server, browser_page, tmp_
     for step in (1, 2):  # few pointer events: the editor's canvas is slow in software-rendered Chromium
         page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * (0.1 + step * 0.4))
     page.mouse.up()
-    page.locator("#img2img_generate").click()
-    expect(page.locator("#img2img_message")).to_contain_text("Saved 1 image(s)", timeout=60_000)
+    message = page.locator("#img2img_message")
+    for _ in range(5):
+        # the editor loads the picture into its canvas in the browser; on a loaded machine a Generate pressed
+        # before that finishes gets the page's "upload an image first" message: then wait and press again
+        page.locator("#img2img_generate").click()
+        expect(message).to_contain_text(re.compile(r"Saved 1 image\(s\)|Upload an image into the Sketch box"),
+                                        timeout=60_000)
+        if "Saved 1 image(s)" in message.inner_text():
+            break
+        page.wait_for_timeout(2_000)
+    expect(message).to_contain_text("Saved 1 image(s)")
     pngs = sorted((data_dir / "outputs" / "img2img-images").rglob("*.png"))
     assert len(pngs) == 1
     with Image.open(pngs[0]) as image:

@@ -28,6 +28,7 @@ def test_batch_from_a_folder_keeps_names_and_infotext(make_app, tmp_path: Path) 
     (source / "notes.txt").write_text("not an image")
     params = ExtrasParams(upscaler_1="Lanczos", upscaling_resize=2)
     result = submit_extras(app, ExtrasRun(params, input_dir=source, output_dir=out)).result()
+    assert result.images == [] and result.paths  # on disk: a large folder is never held in memory
     assert [p.name for p in result.paths] == ["b.png", "fox.png"]
     assert "broken.png" in result.message and "2 image(s) saved" in result.message
     with Image.open(out / "fox.png") as image:

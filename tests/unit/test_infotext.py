@@ -321,3 +321,19 @@ def test_round_trip_automatic_becomes_explicit_default() -> None:
     p = params(sampler_name="DPM++ 2M", scheduler="Automatic")
     back = params_from_infotext(create_infotext(p, seed=p.seed, model_name=None, model_hash=None))
     assert back == params(sampler_name="DPM++ 2M", scheduler="Karras")
+
+
+def test_param_pairs_finds_what_a1111s_regex_finds_in_linear_time() -> None:
+    import random
+
+    from modules.generation.infotext import RE_PARAM, param_pairs
+
+    rnd = random.Random(0)
+    for alphabet in ('ab :,"\\-/x1 \t', 'a:, "-', 'ab c:d,e "f\\" g'):
+        for _ in range(3000):
+            line = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+            assert param_pairs(line) == RE_PARAM.findall(line), line
+    # a long line without pairs (a pasted prompt, a PNG's parameters chunk): findall took minutes on 40,000
+    # characters; this finishes at once
+    assert parse_infotext("word " * 200_000)["Prompt"].startswith("word word")
+    assert param_pairs("-a" * 100_000) == []

@@ -242,3 +242,23 @@ def test_folder_flags(tmp_path: Path) -> None:
     assert settings.upscaler_path("ESRGAN") == (tmp_path / "e").resolve()
     assert settings.upscaler_path("DAT") == (tmp_path / "d").resolve()
     assert settings.upscaler_path("RealESRGAN") == tmp_path.resolve() / "models" / "RealESRGAN"
+
+
+def test_a_second_pass_never_makes_more_than_the_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4x model asked for 5x: the second pass shrinks its input first (24x16 -> 96x64 -> 30x20 -> 120x80),
+    where running it on the first pass's output would make 384x256 (with large images: out of memory)."""
+    from modules.upscalers import model_files
+
+    models = models_for(tmp_path)
+    save(srvgg_state(), tmp_path / "RealESRGAN" / "x.pth")
+    [file] = models.scan()
+    inputs: list[tuple[int, int]] = []
+    real = model_files.run_model
+
+    def counting(loaded, image, *args):  # noqa: ANN001, ANN202
+        inputs.append(image.size)
+        return real(loaded, image, *args)
+
+    monkeypatch.setattr(model_files, "run_model", counting)
+    assert models.upscale(file, picture(), 5).size == (120, 80)
+    assert inputs == [(24, 16), (30, 20)]
