@@ -49,6 +49,13 @@ def _ddim_cfgpp() -> type:
     return ddim_cfgpp_class()
 
 
+def _heunpp2() -> type:
+    """Heun PP2: Heun steps blending up to three slopes, this project's own scheduler (modules/samplers/heunpp2.py)."""
+    from modules.samplers.heunpp2 import heunpp2_class
+
+    return heunpp2_class()
+
+
 def _restart() -> type:
     """Restart sampling (Xu et al. 2023), this project's own scheduler (modules/samplers/restart.py)."""
     from modules.samplers.restart import restart_class
@@ -108,6 +115,9 @@ CORE_SAMPLERS: tuple[SamplerSpec, ...] = (
     SamplerSpec("Euler", "EulerDiscreteScheduler", ("k_euler",), {"timestep_spacing": "linspace"}),
     SamplerSpec("LMS", "LMSDiscreteScheduler", ("k_lms",), {"timestep_spacing": "linspace"}),
     SamplerSpec("Heun", "HeunDiscreteScheduler", ("k_heun",), {"timestep_spacing": "linspace"}),
+    # three model evaluations per step (two for the second-last, one for the last); the progress bar counts them
+    SamplerSpec("Heun PP2", "HeunPP2Scheduler", ("heunpp2",), {"timestep_spacing": "linspace"},
+                builder=class_builder(_heunpp2)),
     SamplerSpec("DPM2", "KDPM2DiscreteScheduler", ("k_dpm_2",), {"timestep_spacing": "linspace"}, "Karras"),
     SamplerSpec("DPM2 a", "KDPM2AncestralDiscreteScheduler", ("k_dpm_2_a",),
                 {"timestep_spacing": "linspace"}, "Karras", stochastic=True, builder=class_builder(_dpm2_ancestral)),
