@@ -34,14 +34,17 @@ PROMPTS = (
     "a blue square on an orange background",
 )
 SEEDS = (1, 2, 3, 4)
-CFG_SEEDS = tuple(range(1, 9))  # more images: CFG 1 is close behind on colours, the gap is in the kind
+CFG_SEEDS = tuple(range(1, 9))
 ALL = ("background", "colour", "kind")  # what the prompts ask for
 FLOOR_COLOURS = 0.8  # share of images with the asked background and shape colour (measured: 20/20)
-FLOOR_ALL = 0.6  # share with background, colour and kind as asked (measured: 20/20; the fifth file 18/20)
+# share with background, colour and kind as asked. Measured 10/20 with the eye-like kind reader
+# (modules/demo/shape_kind.py, issue 28): the triangle and the large yellow square mostly right, the circles
+# and the blue square mostly lobed blobs or four-pointed stars. (The earlier template reader said 20/20.)
+FLOOR_ALL = 0.35
 NEGATIVE_SHARE = 0.5  # pixels of the named colour with the negative prompt / without (measured: 0.0, from 86%)
-# share with everything right at CFG 7 minus the share at CFG 1 (measured: 38/40 - 31/40; over the benchmark's
-# 400 images the kind is right 96.8% of the time at CFG 7 and 85.5% at CFG 1)
-CFG_MARGIN = 0.1
+# mean absolute pixel difference (0-255) between the CFG 1 and CFG 7 image of the same prompt and seed, over
+# PROMPTS x CFG_SEEDS (measured: 9.0, per image 2.0-36.1; 0 if the scale were ignored)
+CFG_CHANGE = 3.0
 # share of PROMPTS (seed 1) with the asked colours, for each sampler (measured: 5/5 for 12 samplers, DPM2 a 4/5,
 # DPM++ 3M SDE 4/5; DDIM with diffusers' default clip_sample: 0/5)
 SAMPLER_FLOOR = 0.4
@@ -141,9 +144,24 @@ def test_negative_prompt_moves_away_from_what_it_names(demo: Demo) -> None:
     assert sum(negative) <= NEGATIVE_SHARE * sum(plain), (plain, negative)
 
 
-def test_cfg_1_follows_the_prompt_worse_than_cfg_7(demo: Demo) -> None:
-    low, high = demo.right(1.0, ALL, CFG_SEEDS), demo.right(7.0, ALL, CFG_SEEDS)
-    assert sum(high) - sum(low) >= CFG_MARGIN * len(high), (sum(low), sum(high), len(high))
+def test_cfg_changes_the_picture_and_both_scales_keep_the_asked_colours(demo: Demo) -> None:
+    """The guidance scale is applied (the pictures differ) and the asked colours hold at CFG 1 and 7.
+
+    This test used to say that CFG 7 gets more images fully right than CFG 1 (38 vs 31 of 40), a gap the
+    earlier template reader found in the kind. With the eye-like kind reader (issue 28) it is not so:
+    over PROMPTS x CFG_SEEDS 20/40 are fully right at CFG 7 and 25/40 at CFG 1 (strong guidance draws
+    circles and squares as lobed blobs and stars, the triangle a little better: 7/8 vs 5/8), so there is
+    no ordering of the kind to test."""
+    for cfg in (1.0, 7.0):
+        colours = demo.right(cfg, ("background", "colour"), CFG_SEEDS)
+        assert sum(colours) >= FLOOR_COLOURS * len(colours), (cfg, sum(colours), len(colours))
+    changes = []
+    for prompt in PROMPTS:
+        for seed in CFG_SEEDS:
+            low = np.asarray(demo.generate(prompt, seed, cfg=1.0), dtype=np.float32)
+            high = np.asarray(demo.generate(prompt, seed, cfg=7.0), dtype=np.float32)
+            changes.append(float(np.abs(high - low).mean()))
+    assert float(np.mean(changes)) >= CFG_CHANGE, changes
 
 
 @pytest.mark.parametrize("sampler", sampler_names())
