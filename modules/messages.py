@@ -150,9 +150,6 @@ EN: dict[str, str] = {
     "paste_what_schedule": "schedule type",
     "paste_what_hires_sampler": "hires sampler",
     "paste_what_hires_schedule": "hires schedule type",
-    "restart_img2img_too_low": ("Restart cannot start this low: at this denoising strength img2img would begin "
-                                "below sigma {sigma}, where Restart's extra steps are. Raise the denoising "
-                                "strength or pick another sampler."),
     "paste_empty": "Paste generation parameters (an image's infotext) into the prompt box first, then press ↙️.",
     "paste_done": "Generation parameters read from the prompt box.",
     "paste_overrides": ("They also record a setting, kept in Override settings for this tab's next generations "

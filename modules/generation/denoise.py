@@ -9,7 +9,7 @@ What a scheduler may ask of the loop beyond the diffusers interface (each one op
   per-image generators; the unconditional prediction, which the loop then always computes, even at CFG 1;
   the CFG scale of the step). DDIM CFG++ (modules/samplers/ddim_cfgpp.py) takes uncond_pred.
 - next_timestep() -> the timestep of its next model evaluation, or None when it is done: a scheduler that
-  decides its own number of evaluations as it runs (DPM adaptive, modules/samplers/dpm_adaptive.py). The
+  decides its own number of evaluations as it runs (DPM adaptive; Heun PP2 and Restart, whose evaluations per step vary). The
   loop then takes its timesteps from it one at a time instead of from scheduler.timesteps (which still
   gives img2img its entry point), sets progress.total_steps to planned_evaluations() (its estimate; the cap
   without one) before each one and to the count actually run at the end, and stops after max_evaluations

@@ -10,8 +10,11 @@ else (4, 1).
 
 Model evaluations: two per Heun step, one for the final step to 0, plus the restart segments, so a run of
 20 steps evaluates the model 2 * 19 + 1 + 2 * 2 * 9 = 75 times; the progress bar counts evaluations.
-img2img enters at a step boundary before the restart interval; a denoising strength so low that it would
-enter below it is refused with a message (the loop has already laid out the evaluations).
+The one denoising loop (modules/generation/denoise.py) drives it through next_timestep(), one evaluation at
+a time; scheduler.timesteps holds the schedule's sigmas, one per step, which give img2img (and the hires
+pass) its entry step at any denoising strength. The run goes on from that step as txt2img would: the
+restarts that come after it still run, those before it are skipped (entering at or below the sigma nearest
+0.1 runs the remaining steps without any, as A1111 does); planned_evaluations() is the exact count.
 """
 
 from __future__ import annotations
@@ -40,12 +43,22 @@ def restart_counts(steps: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class RestartPlan:
+    """Every ODE step of a Restart run in order, restart segments included."""
+
     pairs: tuple[tuple[float, float], ...]  # every ODE step (sigma -> next sigma), in order
     base_starts: tuple[int, ...]  # index in pairs of the schedule's step i (before the restarts are inserted)
 
     def points(self) -> list[float]:
         """The sigma of every model evaluation: each step's start, and its end unless that is 0 (Euler)."""
         return [s for start, end in self.pairs for s in ((start, end) if end > 0 else (start,))]
+
+    def first_pair(self, first_step: int) -> int:
+        """Index in pairs where a run entering at the schedule's step first_step begins (len(pairs): none left)."""
+        return self.base_starts[first_step] if first_step < len(self.base_starts) else len(self.pairs)
+
+    def evaluations(self, first_step: int = 0) -> int:
+        """Model evaluations from the schedule's step first_step to the end, the restarts after it included."""
+        return sum(2 if end > 0 else 1 for _, end in self.pairs[self.first_pair(first_step):])
 
 
 def restart_plan(sigmas: np.ndarray) -> RestartPlan:
@@ -69,43 +82,82 @@ def restart_plan(sigmas: np.ndarray) -> RestartPlan:
 def restart_class() -> type:
     import torch
 
-    from modules.errors import InvalidParams
-    from modules.messages import msg
-
     base = sigma_steps_class()
 
     class RestartScheduler(base):  # type: ignore[misc, valid-type]
-        order = 2  # img2img: the schedule's step k starts at evaluation 2 * k (before the restarts)
+        restart = RestartPlan((), ())  # set by set_timesteps; none yet: nothing to run
+        pair_now = stage = 0  # the ODE step under way (index in restart.pairs) and its stage (0: start, 1: end)
 
         def plan(self, steps: int) -> np.ndarray:
-            self.restart = restart_plan(self.schedule(steps))
-            self.stage_of = [(k, j) for k, (_, end) in enumerate(self.restart.pairs) for j in range(2 if end > 0 else 1)]
-            self.saved: tuple[torch.Tensor, torch.Tensor] | None = None
-            return np.array(self.restart.points())
+            """The schedule's `steps` sigmas: one timestep per step (img2img's entry points), not the evaluations."""
+            grid = self.schedule(steps)
+            self.restart = restart_plan(grid)
+            self.begin(0)
+            return grid
+
+        def begin(self, first_step: int) -> None:
+            """A fresh run from the schedule's step first_step to the end."""
+            self.pair_now, self.stage = self.restart.first_pair(first_step), 0
+            self.max_evaluations = self.restart.evaluations(first_step)
+            self.saved: tuple[torch.Tensor, torch.Tensor] | None = None  # x at the Heun step's start, its slope
 
         def set_begin_index(self, begin_index: int = 0) -> None:
-            step = begin_index // self.order
-            first = [i for i, (k, j) in enumerate(self.stage_of) if j == 0 and k == self.restart.base_starts[step]]
-            if begin_index and first != [begin_index]:
-                raise InvalidParams(msg("restart_img2img_too_low", sigma=f"{RESTART_FROM:g}"))
+            """img2img: the run starts at the schedule's step begin_index."""
             super().set_begin_index(begin_index)
+            self.begin(int(begin_index))
+
+        # --- what the loop asks (modules/generation/denoise.py) -------------------------------------
+        def next_timestep(self) -> torch.Tensor | None:
+            from modules.samplers.sigma_steps import timesteps_of
+
+            if self.pair_now >= len(self.restart.pairs):
+                return None
+            sigma = np.array([self.sigma_now])
+            return torch.tensor(float(timesteps_of(sigma, self.training)[0]), dtype=torch.float32)
+
+        def planned_evaluations(self) -> int:
+            """The exact count of this run (from its entry step)."""
+            return self.max_evaluations
+
+        @property
+        def sigma_now(self) -> float:
+            """Sigma of the next evaluation: the ODE step's start, then (Heun) its end."""
+            return self.restart.pairs[self.pair_now][self.stage]
+
+        # --- the scheduler interface, one evaluation at a time ---------------------------------------
+        def scale_model_input(self, sample: torch.Tensor, timestep: Any = None) -> torch.Tensor:
+            return sample / (self.sigma_now**2 + 1) ** 0.5
+
+        def step(self, model_output: torch.Tensor, timestep: Any, sample: torch.Tensor, generator: Any = None,
+                 return_dict: bool = True) -> Any:
+            from diffusers.schedulers.scheduling_utils import SchedulerOutput
+
+            from modules.samplers.sigma_steps import denoised_from
+
+            denoised = denoised_from(model_output.to(torch.float64), sample.to(torch.float64), self.sigma_now,
+                                     self.config.prediction_type)
+            following = self.advance(denoised, sample.to(torch.float64), generator).to(sample.dtype)
+            return SchedulerOutput(prev_sample=following) if return_dict else (following,)
 
         def advance(self, denoised: torch.Tensor, sample: torch.Tensor, generator: Any) -> torch.Tensor:
-            k, stage = self.stage_of[self.index]
-            start, end = self.restart.pairs[k]
-            if stage == 0:
+            """Latents at the next evaluation: the Heun step's end (Euler), or after its correction (or the final
+            Euler step) the next step's start, with fresh noise added where the next step is a restart."""
+            k, pairs = self.pair_now, self.restart.pairs
+            start, end = pairs[k]
+            if self.stage == 0:
                 slope = (sample - denoised) / start
                 euler = sample + (end - start) * slope
                 if end > 0:
-                    self.saved = (sample, slope)
+                    self.saved, self.stage = (sample, slope), 1
                     return euler
                 following = euler
             else:
                 assert self.saved is not None
                 before, slope = self.saved
                 following = before + (end - start) * (slope + (sample - denoised) / end) / 2
-            if k + 1 < len(self.restart.pairs) and self.restart.pairs[k + 1][0] > end:  # a restart: noise back up
-                up = (self.restart.pairs[k + 1][0] ** 2 - end**2) ** 0.5 * float(self.config.s_noise)
+            self.pair_now, self.stage, self.saved = k + 1, 0, None
+            if k + 1 < len(pairs) and pairs[k + 1][0] > end:  # a restart: noise back up
+                up = (pairs[k + 1][0] ** 2 - end**2) ** 0.5 * float(self.config.s_noise)
                 following = following + self.noise_like(sample, generator).to(following) * up
             return following
 

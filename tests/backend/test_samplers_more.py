@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-from modules.errors import InvalidParams
 from modules.generation.params import Txt2ImgParams
 from modules.generation.txt2img import run_txt2img
 from modules.samplers import registry
@@ -30,9 +29,12 @@ SMALL = {"width": 64, "height": 64, "steps": 3}
 def _sigma_space(scheduler: Any, denoiser: Any, x: torch.Tensor, generator: torch.Generator | None = None,
                  prediction: str = "epsilon") -> torch.Tensor:
     """The denoising loop of modules/generation/denoise.py around an exact denoiser(x, sigma) of this app's own
-    (k-diffusion style) samplers, whose latents are x0 + sigma * noise."""
-    for i, t in enumerate(scheduler.timesteps):
-        sigma = float(scheduler.points[i])
+    (k-diffusion style) samplers, whose latents are x0 + sigma * noise. A self-scheduling one (Restart) is asked
+    for each evaluation's timestep as the loop does, the others run their timesteps laid out in advance."""
+    adaptive = hasattr(scheduler, "next_timestep")
+    evaluations = iter(scheduler.next_timestep, None) if adaptive else iter(scheduler.timesteps)
+    for i, t in enumerate(evaluations):
+        sigma = scheduler.sigma_now if adaptive else float(scheduler.points[i])
         scheduler.scale_model_input(x, t)
         denoised = denoiser(x, sigma)
         if prediction == "epsilon":
@@ -45,6 +47,10 @@ def _sigma_space(scheduler: Any, denoiser: Any, x: torch.Tensor, generator: torc
 
 def _gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return x * DATA_STD**2 / (DATA_STD**2 + sigma**2)
+
+
+def _noise_at(sigma: float) -> torch.Tensor:
+    return torch.randn((1, 2000), generator=torch.Generator().manual_seed(0), dtype=torch.float64) * sigma
 
 
 def _start(scheduler: Any, steps: int, seed: int = 0) -> tuple[torch.Tensor, torch.Generator]:
@@ -128,7 +134,8 @@ def test_restart_goes_back_up_and_counts_every_evaluation() -> None:
 
 
 def test_img2img_enters_own_samplers_part_way() -> None:
-    """DPM fast replans the evaluations the loop has left; Restart refuses to start inside its restarts."""
+    """DPM fast replans the evaluations the loop has left; Restart enters at the strength's step, even below its
+    restarts (which it then skips, running the steps left down to the lowest sigma)."""
     from modules.generation.denoise import _enter_at_strength
 
     fast = registry.build_scheduler("DPM fast", "Automatic", TRAINING)
@@ -143,11 +150,17 @@ def test_img2img_enters_own_samplers_part_way() -> None:
 
     restart = registry.build_scheduler("Restart", "Automatic", TRAINING)
     restart.set_timesteps(20)
-    timesteps, _ = _enter_at_strength(restart, init, noise, 20, 0.5)
-    assert restart.index == 18 and len(timesteps) == len(restart.timesteps) - 18
+    timesteps, _ = _enter_at_strength(restart, init, noise, 20, 0.5)  # step 9 of 20: both restarts still ahead
+    assert restart.index == 9 and len(timesteps) == len(restart.timesteps) - 9 == 11
+    assert restart.planned_evaluations() == 2 * 10 + 1 + 2 * 2 * 9
     restart.set_timesteps(20)
-    with pytest.raises(InvalidParams, match="Raise the denoising strength"):
-        _enter_at_strength(restart, init, noise, 20, 0.1)
+    timesteps, latents = _enter_at_strength(restart, init, noise, 20, 0.1)  # step 17, below sigma 0.1
+    assert len(timesteps) == 3 and restart.planned_evaluations() == 2 * 2 + 1  # Heun, Heun, Euler: no restarts
+    assert float(latents.flatten()[0]) == pytest.approx(float(restart.points[17]), rel=1e-4)
+    seen: list[float] = []
+    end = _sigma_space(restart, lambda x, s: seen.append(s) or _gaussian(x, s), _noise_at(float(restart.points[17])))
+    assert seen == sorted(seen, reverse=True) and len(seen) == 5 and torch.isfinite(end).all()
+    assert seen[-1] == float(restart.points[-1]) == pytest.approx(float(restart.training[0]))  # the lowest sigma
 
 
 @pytest.mark.parametrize(("sampler", "schedule"), [("DPM++ 2M SDE Heun", "Align Your Steps"), ("Restart", "Beta"),
