@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from modules.samplers.dpm_fast import ancestral_split
-from modules.samplers.sigma_steps import sigma_steps_class
+from modules.samplers.sigma_steps import self_scheduling_class
 
 CAP_PER_STEP = 10  # max_evaluations per step of the steps slider
 ORDER = 3  # model evaluations per attempt (DPM-Solver-2/3 pair, k-diffusion's default)
@@ -120,7 +120,7 @@ def _sigma(t: float) -> float:
 def dpm_adaptive_class() -> type:
     import torch
 
-    base = sigma_steps_class()
+    base = self_scheduling_class()
 
     class DPMAdaptiveScheduler(base):  # type: ignore[misc, valid-type]
         settings = AdaptiveSettings()
@@ -153,14 +153,6 @@ def dpm_adaptive_class() -> type:
         def finished(self) -> bool:
             return self.attempt is None and self.t_now >= self.t_end - 1e-5
 
-        def next_timestep(self) -> torch.Tensor | None:
-            from modules.samplers.sigma_steps import timesteps_of
-
-            if self.finished:
-                return None
-            sigma = np.array([self.sigma_now])
-            return torch.tensor(float(timesteps_of(sigma, self.training)[0]), dtype=torch.float32)
-
         def planned_evaluations(self) -> int:
             """An estimate: those run, plus the current h's attempts to the end (the loop's progress total)."""
             stage = len(self.attempt.eps) if self.attempt is not None else 0
@@ -175,24 +167,14 @@ def dpm_adaptive_class() -> type:
                 return _sigma(self.t_now)
             return _sigma(self.attempt.point(len(self.attempt.eps)))
 
-        # --- the scheduler interface, one evaluation at a time ---------------------------------------
-        def scale_model_input(self, sample: torch.Tensor, timestep: Any = None) -> torch.Tensor:
-            return sample / (self.sigma_now**2 + 1) ** 0.5
-
-        def step(self, model_output: torch.Tensor, timestep: Any, sample: torch.Tensor, generator: Any = None,
-                 return_dict: bool = True) -> Any:
-            from diffusers.schedulers.scheduling_utils import SchedulerOutput
-
-            from modules.samplers.sigma_steps import denoised_from
-
-            sigma = self.sigma_now
-            x = sample.to(torch.float64)
-            denoised = denoised_from(model_output.to(torch.float64), x, sigma, self.config.prediction_type)
-            if self.attempt is None:
-                self.attempt = self.start_attempt(x)
-            following = self.advance_attempt((x - denoised) / sigma, generator).to(sample.dtype)
+        def evaluated(self) -> None:
             self.info["evaluations"] += 1
-            return SchedulerOutput(prev_sample=following) if return_dict else (following,)
+
+        def advance(self, denoised: torch.Tensor, sample: torch.Tensor, generator: Any) -> torch.Tensor:
+            slope = (sample - denoised) / self.sigma_now  # the sigma of this evaluation, before an attempt starts
+            if self.attempt is None:
+                self.attempt = self.start_attempt(sample)
+            return self.advance_attempt(slope, generator)
 
         def start_attempt(self, x: torch.Tensor) -> Attempt:
             forced = self.info["evaluations"] + 2 * ORDER > self.max_evaluations

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from modules.samplers.sigma_steps import sigma_steps_class
+from modules.samplers.sigma_steps import self_scheduling_class
 
 
 def step_points(steps: int, i: int) -> int:
@@ -54,7 +54,7 @@ def slope_weights(sigmas: np.ndarray, i: int, first_sigma: float) -> tuple[float
 def heunpp2_class() -> type:
     import torch
 
-    base = sigma_steps_class()
+    base = self_scheduling_class()
 
     class HeunPP2Scheduler(base):  # type: ignore[misc, valid-type]
         sigmas = np.zeros(1)  # the schedule's sigmas and the final 0 (set_timesteps); none yet: nothing to run
@@ -83,39 +83,20 @@ def heunpp2_class() -> type:
             self.begin(int(begin_index))
 
         # --- what the loop asks (modules/generation/denoise.py) -------------------------------------
-        def next_timestep(self) -> torch.Tensor | None:
-            from modules.samplers.sigma_steps import timesteps_of
-
-            if self.step_now >= len(self.sigmas) - 1:
-                return None
-            sigma = np.array([self.sigma_now])
-            return torch.tensor(float(timesteps_of(sigma, self.training)[0]), dtype=torch.float32)
-
-        def planned_evaluations(self) -> int:
-            """The exact count of this run (from its entry step)."""
-            return self.max_evaluations
+        @property
+        def finished(self) -> bool:
+            return self.step_now >= len(self.sigmas) - 1
 
         @property
         def sigma_now(self) -> float:
             """Sigma of the next evaluation: the step's own, then the next one or two sigmas of the schedule."""
             return float(self.sigmas[self.step_now + self.stage])
 
-        # --- the scheduler interface, one evaluation at a time ---------------------------------------
-        def scale_model_input(self, sample: torch.Tensor, timestep: Any = None) -> torch.Tensor:
-            return sample / (self.sigma_now**2 + 1) ** 0.5
-
-        def step(self, model_output: torch.Tensor, timestep: Any, sample: torch.Tensor, generator: Any = None,
-                 return_dict: bool = True) -> Any:
-            from diffusers.schedulers.scheduling_utils import SchedulerOutput
-
-            from modules.samplers.sigma_steps import denoised_from
-
-            sigma = self.sigma_now
-            x = sample.to(torch.float64)
-            denoised = denoised_from(model_output.to(torch.float64), x, sigma, self.config.prediction_type)
-            following = self.advance_stage(x, (x - denoised) / sigma).to(sample.dtype)
+        def evaluated(self) -> None:
             self.evaluations += 1
-            return SchedulerOutput(prev_sample=following) if return_dict else (following,)
+
+        def advance(self, denoised: torch.Tensor, sample: torch.Tensor, generator: Any) -> torch.Tensor:
+            return self.advance_stage(sample, (sample - denoised) / self.sigma_now)
 
         def advance_stage(self, x: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
             """Latents at the next evaluation: the step's next look-ahead point, or, after its last slope, the

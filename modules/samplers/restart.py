@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from modules.samplers.euler_ancestral import karras_sigmas
-from modules.samplers.sigma_steps import sigma_steps_class
+from modules.samplers.sigma_steps import self_scheduling_class
 
 RESTART_FROM = 0.1  # the sigma where the restarts happen (the schedule's nearest)
 RESTART_TO = 2.0  # the sigma they go back up to (the schedule's nearest)
@@ -82,7 +82,7 @@ def restart_plan(sigmas: np.ndarray) -> RestartPlan:
 def restart_class() -> type:
     import torch
 
-    base = sigma_steps_class()
+    base = self_scheduling_class()
 
     class RestartScheduler(base):  # type: ignore[misc, valid-type]
         restart = RestartPlan((), ())  # set by set_timesteps; none yet: nothing to run
@@ -107,37 +107,14 @@ def restart_class() -> type:
             self.begin(int(begin_index))
 
         # --- what the loop asks (modules/generation/denoise.py) -------------------------------------
-        def next_timestep(self) -> torch.Tensor | None:
-            from modules.samplers.sigma_steps import timesteps_of
-
-            if self.pair_now >= len(self.restart.pairs):
-                return None
-            sigma = np.array([self.sigma_now])
-            return torch.tensor(float(timesteps_of(sigma, self.training)[0]), dtype=torch.float32)
-
-        def planned_evaluations(self) -> int:
-            """The exact count of this run (from its entry step)."""
-            return self.max_evaluations
+        @property
+        def finished(self) -> bool:
+            return self.pair_now >= len(self.restart.pairs)
 
         @property
         def sigma_now(self) -> float:
             """Sigma of the next evaluation: the ODE step's start, then (Heun) its end."""
             return self.restart.pairs[self.pair_now][self.stage]
-
-        # --- the scheduler interface, one evaluation at a time ---------------------------------------
-        def scale_model_input(self, sample: torch.Tensor, timestep: Any = None) -> torch.Tensor:
-            return sample / (self.sigma_now**2 + 1) ** 0.5
-
-        def step(self, model_output: torch.Tensor, timestep: Any, sample: torch.Tensor, generator: Any = None,
-                 return_dict: bool = True) -> Any:
-            from diffusers.schedulers.scheduling_utils import SchedulerOutput
-
-            from modules.samplers.sigma_steps import denoised_from
-
-            denoised = denoised_from(model_output.to(torch.float64), sample.to(torch.float64), self.sigma_now,
-                                     self.config.prediction_type)
-            following = self.advance(denoised, sample.to(torch.float64), generator).to(sample.dtype)
-            return SchedulerOutput(prev_sample=following) if return_dict else (following,)
 
         def advance(self, denoised: torch.Tensor, sample: torch.Tensor, generator: Any) -> torch.Tensor:
             """Latents at the next evaluation: the Heun step's end (Euler), or after its correction (or the final

@@ -110,17 +110,24 @@ def sigma_steps_class() -> type:
         def set_begin_index(self, begin_index: int = 0) -> None:
             self.index = int(begin_index)
 
+        @property
+        def sigma_now(self) -> float:
+            """Sigma of the next model evaluation."""
+            return float(self.points[self.index])
+
+        def evaluated(self) -> None:
+            """After each evaluation's advance: on to the next point."""
+            self.index += 1
+
         def scale_model_input(self, sample: torch.Tensor, timestep: Any = None) -> torch.Tensor:
-            sigma = float(self.points[self.index])
-            return sample / (sigma**2 + 1) ** 0.5
+            return sample / (self.sigma_now**2 + 1) ** 0.5
 
         def step(self, model_output: torch.Tensor, timestep: Any, sample: torch.Tensor, generator: Any = None,
                  return_dict: bool = True) -> Any:
-            sigma = float(self.points[self.index])
-            denoised = denoised_from(model_output.to(torch.float64), sample.to(torch.float64), sigma,
-                                     self.config.prediction_type)
-            following = self.advance(denoised, sample.to(torch.float64), generator).to(sample.dtype)
-            self.index += 1
+            x = sample.to(torch.float64)
+            denoised = denoised_from(model_output.to(torch.float64), x, self.sigma_now, self.config.prediction_type)
+            following = self.advance(denoised, x, generator).to(sample.dtype)
+            self.evaluated()
             return SchedulerOutput(prev_sample=following) if return_dict else (following,)
 
         def add_noise(self, original: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
@@ -133,3 +140,34 @@ def sigma_steps_class() -> type:
             return int(self.config.num_train_timesteps)
 
     return SigmaSteps
+
+
+@cache
+def self_scheduling_class() -> type:
+    """The base of samplers that pick their evaluations as they run (Heun PP2, Restart, DPM adaptive): the
+    loop asks next_timestep() until it is None (modules/generation/denoise.py). Subclasses set
+    max_evaluations and define `finished`, `sigma_now` and advance(); `timesteps` keeps one per step of the
+    schedule (img2img's entry points)."""
+    import torch
+
+    class SelfScheduling(sigma_steps_class()):  # type: ignore[misc, valid-type]
+        max_evaluations = 0
+
+        @property
+        def finished(self) -> bool:
+            raise NotImplementedError
+
+        def evaluated(self) -> None:
+            """Subclasses keep their own place; nothing to move on here."""
+
+        def next_timestep(self) -> torch.Tensor | None:
+            if self.finished:
+                return None
+            return torch.tensor(float(timesteps_of(np.array([self.sigma_now]), self.training)[0]),
+                                dtype=torch.float32)
+
+        def planned_evaluations(self) -> int:
+            """The exact count of this run (from its entry step)."""
+            return self.max_evaluations
+
+    return SelfScheduling
